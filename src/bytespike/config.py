@@ -1,0 +1,72 @@
+"""Process settings, read once from the environment.
+
+The same code runs on Lambda and in the local stack; only these values differ
+(table names, the DynamoDB endpoint, upstream base URLs and keys).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    keys_table: str
+    accounts_table: str
+    reservations_table: str
+    usage_table: str
+    region: str
+    dynamodb_endpoint: str | None
+    auth_cache_ttl: float
+    hold_deadline_seconds: int
+    max_body_bytes: int
+    upstream_connect_timeout: float
+    upstream_first_byte_timeout: float
+    upstream_idle_timeout: float
+    ping_interval: float
+    reservation_shards: int
+    released_retention_days: int
+
+    @staticmethod
+    def from_env() -> Settings:
+        return Settings(
+            keys_table=os.environ.get("KEYS_TABLE", "bytespike-keys"),
+            accounts_table=os.environ.get("ACCOUNTS_TABLE", "bytespike-accounts"),
+            reservations_table=os.environ.get("RESERVATIONS_TABLE", "bytespike-reservations"),
+            usage_table=os.environ.get("USAGE_TABLE", "bytespike-usage"),
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
+            auth_cache_ttl=_float("AUTH_CACHE_TTL_SECONDS", 30.0),
+            # A hold must outlive the longest possible invocation (Lambda caps at 900 s).
+            hold_deadline_seconds=_int("HOLD_DEADLINE_SECONDS", 960),
+            # Lambda function URLs cap request payloads at 6 MB.
+            max_body_bytes=_int("MAX_BODY_BYTES", 6 * 1024 * 1024),
+            upstream_connect_timeout=_float("UPSTREAM_CONNECT_TIMEOUT", 10.0),
+            upstream_first_byte_timeout=_float("UPSTREAM_FIRST_BYTE_TIMEOUT", 300.0),
+            upstream_idle_timeout=_float("UPSTREAM_IDLE_TIMEOUT", 300.0),
+            ping_interval=_float("SSE_PING_INTERVAL", 10.0),
+            reservation_shards=_int("RESERVATION_SHARDS", 8),
+            released_retention_days=_int("RELEASED_RETENTION_DAYS", 90),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (the local stack sets env vars before the apps start)."""
+    settings.cache_clear()

@@ -1,0 +1,118 @@
+"""One error vocabulary, rendered per surface.
+
+Every failure inside the gateway is a :class:`GatewayError` of one internal kind; the
+HTTP layer renders it in the caller's protocol (Anthropic or OpenAI) with the status
+that protocol's SDKs expect, so retries behave as the SDKs intend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    INVALID_REQUEST = "invalid_request"
+    AUTHENTICATION = "authentication"
+    PERMISSION = "permission"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    TOO_LARGE = "request_too_large"
+    BILLING = "billing"
+    RATE_LIMIT = "rate_limit"
+    OVERLOADED = "overloaded"
+    UPSTREAM = "upstream_error"
+    TIMEOUT = "timeout"
+    API = "api_error"
+
+
+# kind -> (anthropic status, anthropic type, openai status, openai type, openai code)
+_TABLE: dict[Kind, tuple[int, str, int, str, str | None]] = {
+    Kind.INVALID_REQUEST: (400, "invalid_request_error", 400, "invalid_request_error", None),
+    Kind.AUTHENTICATION: (401, "authentication_error", 401, "invalid_request_error", "invalid_api_key"),
+    Kind.PERMISSION: (403, "permission_error", 403, "permission_error", "permission_denied"),
+    Kind.NOT_FOUND: (404, "not_found_error", 404, "invalid_request_error", "not_found"),
+    Kind.CONFLICT: (409, "conflict_error", 409, "invalid_request_error", "conflict"),
+    Kind.TOO_LARGE: (413, "request_too_large", 413, "invalid_request_error", "request_too_large"),
+    Kind.BILLING: (402, "billing_error", 402, "insufficient_quota", "insufficient_quota"),
+    Kind.RATE_LIMIT: (429, "rate_limit_error", 429, "rate_limit_error", "rate_limit_exceeded"),
+    Kind.OVERLOADED: (529, "overloaded_error", 503, "server_error", "overloaded"),
+    Kind.UPSTREAM: (502, "api_error", 502, "server_error", "upstream_error"),
+    Kind.TIMEOUT: (504, "timeout_error", 504, "server_error", "timeout"),
+    Kind.API: (500, "api_error", 500, "server_error", None),
+}
+
+# Client mistakes: a retry would only repeat the failure.
+_NO_RETRY = {
+    Kind.INVALID_REQUEST,
+    Kind.AUTHENTICATION,
+    Kind.PERMISSION,
+    Kind.NOT_FOUND,
+    Kind.TOO_LARGE,
+    Kind.BILLING,
+    Kind.CONFLICT,
+}
+
+
+@dataclass(slots=True)
+class GatewayError(Exception):
+    kind: Kind
+    message: str
+    param: str | None = None
+    retry_after: str | None = None
+    status: int | None = None  # override, e.g. an upstream 400 kept as 400
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+    @property
+    def should_retry(self) -> bool:
+        return self.kind not in _NO_RETRY
+
+
+def anthropic_status(err: GatewayError) -> int:
+    return err.status or _TABLE[err.kind][0]
+
+
+def openai_status(err: GatewayError) -> int:
+    return err.status or _TABLE[err.kind][2]
+
+
+def anthropic_body(err: GatewayError, request_id: str) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "error": {"type": _TABLE[err.kind][1], "message": err.message},
+        "request_id": request_id,
+    }
+
+
+def openai_body(err: GatewayError) -> dict[str, Any]:
+    _, _, _, etype, code = _TABLE[err.kind]
+    return {"error": {"message": err.message, "type": etype, "param": err.param, "code": code}}
+
+
+def error_headers(err: GatewayError) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if err.retry_after:
+        headers["retry-after"] = err.retry_after
+    headers["x-should-retry"] = "true" if err.should_retry else "false"
+    return headers
+
+
+def kind_for_upstream_status(status: int) -> Kind:
+    """Map an upstream HTTP status to the gateway's kind (provider adapters refine this)."""
+    if status in (400, 422):
+        return Kind.INVALID_REQUEST
+    if status == 413:
+        return Kind.TOO_LARGE
+    if status == 404:
+        return Kind.INVALID_REQUEST
+    if status == 429:
+        return Kind.RATE_LIMIT
+    if status in (529, 503):
+        return Kind.OVERLOADED
+    if status in (504, 408):
+        return Kind.TIMEOUT
+    # 401/403 from an upstream are the gateway's problem (its provider key), not the client's.
+    return Kind.UPSTREAM

@@ -1,0 +1,76 @@
+"""Anthropic upstream -> Anthropic client: pass frames through, read only what billing needs.
+
+Content deltas go out as the raw bytes received. ``message_start`` (usage, model) and
+``message_delta`` (cumulative usage, where ``usage.credits`` is added) are decoded and
+re-encoded; ``error`` events are re-rendered in the gateway's vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bytespike.billing import Usage, price_usage
+from bytespike.errors import GatewayError, anthropic_body
+from bytespike.gateway.pipeline import Call, StreamTranslator, merge_usage
+from bytespike.providers.anthropic import error_from_event
+from bytespike.sse import SSEEvent, anthropic_frame
+
+# Frame overhead of a content_block_delta around its text, used to size delivered output.
+_DELTA_OVERHEAD = 64
+_BYTES_PER_OUTPUT_TOKEN = 4
+
+
+class AnthropicPassthrough(StreamTranslator):
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.usage = Usage()
+        self._usage_raw: dict[str, Any] = {}
+        self.completed = False
+        self.delivered_output_tokens = 0
+        self.delivered_content = False
+        self.upstream_error: GatewayError | None = None
+        self._rename = call.model.upstream_model != call.model.id
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        name = ev.event
+        if name == "content_block_delta":
+            self.delivered_content = True
+            self.delivered_output_tokens += max(1, (len(ev.data) - _DELTA_OVERHEAD) // _BYTES_PER_OUTPUT_TOKEN)
+            return ev.raw + b"\n\n"
+        if name == "message_start":
+            data = json.loads(ev.data)
+            message = data.get("message") or {}
+            merge_usage(self._usage_raw, message.get("usage"))
+            self.usage = Usage.from_anthropic(self._usage_raw)
+            if self._rename:
+                message["model"] = self.call.model.id
+                return anthropic_frame("message_start", data)
+            return ev.raw + b"\n\n"
+        if name == "message_delta":
+            data = json.loads(ev.data)
+            merge_usage(self._usage_raw, data.get("usage"))
+            self.usage = Usage.from_anthropic(self._usage_raw)
+            usage_out = data.setdefault("usage", {})
+            usage_out["credits"] = min(price_usage(self.call.model.price, self.usage), self.call.hold)
+            return anthropic_frame("message_delta", data)
+        if name == "message_stop":
+            self.completed = True
+            return ev.raw + b"\n\n"
+        if name == "error":
+            try:
+                data = json.loads(ev.data)
+            except ValueError:
+                data = {}
+            self.upstream_error = error_from_event(data)
+            return b""
+        return ev.raw + b"\n\n"
+
+    def finish(self, cost: int) -> bytes:
+        return b""
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return anthropic_frame("error", anthropic_body(err, self.call.request_id))
+
+    def ping_frame(self) -> bytes:
+        return b'event: ping\ndata: {"type":"ping"}\n\n'

@@ -1,0 +1,240 @@
+"""The Anthropic Messages surface: /v1/messages, /v1/messages/count_tokens, /v1/models."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from bytespike.billing import Usage, cache_ttl_hint, estimate_input_tokens, hold_credits, price_usage
+from bytespike.catalog import Model, catalog
+from bytespike.config import settings
+from bytespike.errors import GatewayError, Kind
+from bytespike.gateway import auth
+from bytespike.gateway.anthropic_stream import AnthropicPassthrough
+from bytespike.gateway.pipeline import (
+    Call,
+    hold_and_open,
+    new_request_id,
+    relay,
+    request_id_for,
+    settle_failure,
+    settle_success,
+)
+from bytespike.http.render import base_headers, error_response, json_response, parse_json_object, read_body
+from bytespike.providers import accounts_for
+from bytespike.providers import anthropic as claude
+from bytespike.sse import dumps
+from bytespike.wire.anthropic import CountTokensRequest, MessagesRequest, first_error
+
+log = logging.getLogger("bytespike.messages")
+SURFACE = "anthropic"
+
+
+def resolve_model(model_id: Any) -> Model:
+    model = catalog().model(model_id) if isinstance(model_id, str) else None
+    if model is None or model.modality != "chat":
+        raise GatewayError(Kind.NOT_FOUND, f"model: '{model_id}' is not a model this gateway serves. See GET /v1/models.",
+                           param="model")
+    return model
+
+
+def validate(body: dict[str, Any], schema: type[MessagesRequest] | type[CountTokensRequest]) -> None:
+    try:
+        schema.model_validate(body)
+    except ValidationError as exc:
+        param, message = first_error(exc)
+        raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
+
+
+async def create_message(request: Request) -> Response:
+    request_id = new_request_id()
+    estimated: int | None = 0
+    try:
+        key = await auth.authenticate(request)
+        raw = await read_body(request)
+        body = parse_json_object(raw)
+        validate(body, MessagesRequest)
+        model = resolve_model(body["model"])
+        auth.authorize(key, model)
+        if body["max_tokens"] > model.max_output_tokens:
+            raise GatewayError(Kind.INVALID_REQUEST,
+                               f"max_tokens: {body['max_tokens']} > {model.max_output_tokens}, the maximum for {model.id}",
+                               param="max_tokens")
+        input_tokens = estimate_input_tokens(body)
+        estimated = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=cache_ttl_hint(raw))
+        request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
+        call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
+                    reservation_id=request_id, idempotent=idempotent)
+        provider = catalog().provider_of(model)
+        if provider.wire != "anthropic":
+            from bytespike.gateway.crossing import messages_via_openai  # issue #3: translated lanes
+
+            return await messages_via_openai(request, call, body, input_tokens)
+        return await _claude(request, call, body, raw)
+    except GatewayError as err:
+        return error_response(err, SURFACE, request_id, estimated)
+
+
+async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes) -> Response:
+    account = accounts_for(catalog().provider_of(call.model))[0]
+    if call.model.upstream_model != body["model"]:
+        body["model"] = call.model.upstream_model
+        raw = dumps(body).encode()
+    stream = bool(body.get("stream"))
+    upstream = await hold_and_open(call, lambda: claude.post(account, "/v1/messages", raw, request.headers))
+    headers = base_headers(call.request_id, call.hold)
+    if stream:
+        translator = AnthropicPassthrough(call)
+        return StreamingResponse(
+            relay(call, upstream, translator, ping_interval=settings().ping_interval),
+            media_type="text/event-stream",
+            headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    try:
+        payload = await upstream.aread()
+        message = json.loads(payload)
+        usage = Usage.from_anthropic(message.get("usage"))
+    except Exception as exc:  # noqa: BLE001 - any broken upstream body is an upstream failure, billed 0
+        await settle_failure(call, exc)
+        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
+    finally:
+        await upstream.aclose()
+    if call.model.upstream_model != call.model.id:
+        message["model"] = call.model.id
+    cost = await settle_success(call, usage)
+    message.setdefault("usage", {})["credits"] = cost
+    return Response(dumps(message), headers=headers, media_type="application/json")
+
+
+async def count_tokens(request: Request) -> Response:
+    """{input_tokens, estimated_credits}: the upstream's count where it has one, and the hold
+    /v1/messages would place for the same body (``max_tokens`` defaults to the model's maximum)."""
+    request_id = new_request_id()
+    try:
+        key = await auth.authenticate(request)
+        raw = await read_body(request)
+        body = parse_json_object(raw)
+        validate(body, CountTokensRequest)
+        model = resolve_model(body["model"])
+        auth.authorize(key, model)
+        local = estimate_input_tokens(body)
+        sized = {**body, "max_tokens": body.get("max_tokens") or model.max_output_tokens}
+        estimated = hold_credits(model, sized, input_tokens=local, cache_ttl=cache_ttl_hint(raw))
+        input_tokens = await _upstream_count(model, body, request) if catalog().provider_of(model).wire == "anthropic" else None
+        return json_response(
+            {"input_tokens": input_tokens if input_tokens is not None else local, "estimated_credits": estimated},
+            request_id, estimated)
+    except GatewayError as err:
+        return error_response(err, SURFACE, request_id, 0)
+
+
+async def _upstream_count(model: Model, body: dict[str, Any], request: Request) -> int | None:
+    upstream_body = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
+    upstream_body["model"] = model.upstream_model
+    try:
+        account = accounts_for(catalog().provider_of(model))[0]
+        resp = await claude.post(account, "/v1/messages/count_tokens", dumps(upstream_body).encode(), request.headers)
+        try:
+            return int(json.loads(await resp.aread())["input_tokens"])
+        finally:
+            await resp.aclose()
+    except GatewayError as err:
+        if err.kind is Kind.INVALID_REQUEST:
+            raise
+        log.warning("upstream count_tokens failed (%s); using the local estimate", err.kind)
+        return None
+    except (ValueError, KeyError):
+        return None
+
+
+# ------------------------------------------------------------------ models (both shapes)
+def _anthropic_model(m: Model) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "type": "model",
+        "display_name": m.display_name,
+        "created_at": m.created_at,
+        "max_input_tokens": m.context_window,
+        "max_tokens": m.max_output_tokens,
+    }
+
+
+def _created_epoch(m: Model) -> int:
+    try:
+        return int(time.mktime(time.strptime(m.created_at[:19], "%Y-%m-%dT%H:%M:%S")))
+    except ValueError:
+        return 0
+
+
+def _openai_model(m: Model) -> dict[str, Any]:
+    return {"id": m.id, "object": "model", "created": _created_epoch(m), "owned_by": m.provider}
+
+
+def _bytespike_extras(m: Model) -> dict[str, Any]:
+    return {
+        "provider": m.provider,
+        "modality": m.modality,
+        "capabilities": sorted(m.capabilities),
+        "thinking": m.thinking,
+        "free_tier": m.free_tier,
+        "pricing": {
+            "unit": "credits per million tokens (1 credit = 1 micro-USD)",
+            "input": m.price.input,
+            "output": m.price.output,
+            "cache_write_5m": m.price.cache_write_5m,
+            "cache_write_1h": m.price.cache_write_1h,
+            "cache_read": m.price.cache_read,
+        },
+    }
+
+
+def _ordered_models() -> list[Model]:
+    return sorted(catalog().models.values(), key=lambda m: (m.created_at, m.id), reverse=True)
+
+
+def list_models(request: Request, surface: str) -> Response:
+    request_id = new_request_id()
+    models = _ordered_models()
+    if surface == "openai":
+        data = [{**_openai_model(m), **_bytespike_extras(m)} for m in models]
+        return json_response({"object": "list", "data": data}, request_id, 0)
+    q = request.query_params
+    try:
+        limit = max(1, min(1000, int(q.get("limit", "20"))))
+    except ValueError:
+        return error_response(GatewayError(Kind.INVALID_REQUEST, "limit: must be an integer", param="limit"),
+                              surface, request_id)
+    ids = [m.id for m in models]
+    start, end = 0, len(models)
+    if q.get("after_id") in ids:
+        start = ids.index(q["after_id"]) + 1
+    if q.get("before_id") in ids:
+        end = ids.index(q["before_id"])
+        start = max(start, end - limit)
+    page = models[start:end][:limit]
+    data = [{**_anthropic_model(m), **_bytespike_extras(m)} for m in page]
+    return json_response(
+        {
+            "data": data,
+            "has_more": start + len(page) < end,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        },
+        request_id,
+        0,
+    )
+
+
+def get_model(request: Request, surface: str, model_id: str) -> Response:
+    request_id = new_request_id()
+    model = catalog().model(model_id)
+    if model is None:
+        return error_response(GatewayError(Kind.NOT_FOUND, f"model: '{model_id}' not found"), surface, request_id)
+    shape = _openai_model(model) if surface == "openai" else _anthropic_model(model)
+    return json_response({**shape, **_bytespike_extras(model)}, request_id, 0)

@@ -1,0 +1,270 @@
+"""The paid-request pipeline shared by every surface: hold, open upstream, relay, settle.
+
+The credit hold and the upstream connection run concurrently; no byte reaches the
+client before the hold has committed, so the datastore adds nothing to time to first
+token. If the hold fails, the upstream call is cancelled before it produced output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+
+from bytespike.billing import Usage, price_usage
+from bytespike.catalog import Model
+from bytespike.errors import GatewayError, Kind
+from bytespike.sse import SSEEvent, SSEParser
+from bytespike.store import ledger
+from bytespike.store.keys import KeyRecord
+
+log = logging.getLogger("bytespike.pipeline")
+
+# Orgs whose last hold failed for lack of credit: their next holds run before the
+# upstream call instead of beside it, so a broke wallet cannot start upstream work.
+_RECENT_402: dict[str, float] = {}
+_RECENT_402_TTL = 30.0
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+@dataclass(slots=True)
+class Call:
+    """One paid request's state as it moves through the pipeline."""
+
+    request_id: str
+    surface: str  # "anthropic" | "openai"
+    key: KeyRecord
+    model: Model
+    hold: int
+    reservation_id: str
+    idempotent: bool = False
+    held: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    first_byte_at: float | None = None
+    settled: bool = False
+    cost: int = 0
+
+    def hold_record(self, modality: str = "chat") -> ledger.Hold:
+        period = ledger.period_label(self.key.quota_period) if self.key.quota is not None and self.key.quota_period else None
+        return ledger.Hold(
+            reservation_id=self.reservation_id,
+            request_id=self.request_id,
+            org_id=self.key.org_id,
+            key_id=self.key.key_id,
+            member_id=self.key.member_id,
+            model=self.model.id,
+            provider=self.model.provider,
+            surface=self.surface,
+            amount=self.hold,
+            quota=self.key.quota,
+            quota_period=period,
+            modality=modality,
+        )
+
+
+def request_id_for(key: KeyRecord, idempotency_key: str | None) -> tuple[str, bool]:
+    """The request id, which is also the reservation id.
+
+    With an ``Idempotency-Key`` it is derived from that key (scoped to the API key), so a
+    retried request maps onto the same reservation and can never hold or bill twice.
+    """
+    if not idempotency_key:
+        return new_request_id(), False
+    if len(idempotency_key) > 256:
+        raise GatewayError(Kind.INVALID_REQUEST, "Idempotency-Key is longer than 256 characters.", param="Idempotency-Key")
+    h = hashlib.sha256(f"{key.digest}\n{idempotency_key}".encode()).hexdigest()[:24]
+    return f"req_idem_{h}", True
+
+
+async def hold_and_open(
+    call: Call, open_upstream: Callable[[], Awaitable[httpx.Response]], modality: str = "chat"
+) -> httpx.Response:
+    """Place the hold and open the upstream, overlapped when it is safe to."""
+    serial = call.idempotent or _RECENT_402.get(call.key.org_id, 0) > time.monotonic()
+    if serial:
+        await _place(call, modality)
+        try:
+            return await open_upstream()
+        except BaseException as exc:
+            await settle_failure(call, exc)
+            raise
+    hold_task = asyncio.ensure_future(_place(call, modality))
+    upstream_task = asyncio.ensure_future(open_upstream())
+    try:
+        await hold_task
+    except BaseException:
+        upstream_task.cancel()
+        await _close_quietly(upstream_task)
+        raise
+    try:
+        return await upstream_task
+    except BaseException as exc:
+        await settle_failure(call, exc)
+        raise
+
+
+async def _place(call: Call, modality: str) -> None:
+    try:
+        await ledger.place_hold(call.hold_record(modality))
+    except GatewayError as err:
+        if err.kind is Kind.BILLING:
+            _RECENT_402[call.key.org_id] = time.monotonic() + _RECENT_402_TTL
+        raise
+    _RECENT_402.pop(call.key.org_id, None)
+    call.held = True
+
+
+async def _close_quietly(task: asyncio.Future[httpx.Response]) -> None:
+    try:
+        resp = await task
+    except BaseException:  # noqa: BLE001 - the task was cancelled or failed: nothing to close
+        return
+    await resp.aclose()
+
+
+async def settle_failure(call: Call, exc: BaseException | None = None) -> None:
+    """Failures don't bill: HELD -> FAILED with cost 0 (the release function refunds)."""
+    if not call.held or call.settled:
+        return
+    detail = f"failed: {exc.kind}" if isinstance(exc, GatewayError) else "failed"
+    with anyio.CancelScope(shield=True):
+        call.settled = True
+        await ledger.settle(call.reservation_id, cost=0, usage={}, status="failed", detail=detail)
+
+
+async def settle_success(call: Call, usage: Usage, *, outcome: str = "ok", cost: int | None = None) -> int:
+    """HELD -> SETTLED at the priced cost (capped at the hold: estimated_credits is a ceiling)."""
+    if cost is None:
+        cost = price_usage(call.model.price, usage)
+    if cost > call.hold:
+        log.warning("cost %s above hold %s for %s; billed the hold", cost, call.hold, call.request_id)
+        cost = call.hold
+    call.cost = cost
+    if call.held and not call.settled:
+        with anyio.CancelScope(shield=True):
+            call.settled = True
+            await ledger.settle(call.reservation_id, cost=cost, usage=usage.as_dict(), status="ok", detail=outcome)
+    return cost
+
+
+# ------------------------------------------------------------------ streaming relay
+class StreamTranslator:
+    """Turns upstream SSE events into client bytes and tracks what billing needs.
+
+    Subclasses are small state machines fed one event at a time.
+    """
+
+    usage: Usage
+    completed: bool
+    delivered_output_tokens: int
+    delivered_content: bool
+    upstream_error: GatewayError | None
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        raise NotImplementedError
+
+    def finish(self, cost: int) -> bytes:
+        """Frames after a clean upstream end (``cost`` is the billed credits)."""
+        raise NotImplementedError
+
+    def final_usage(self) -> Usage:
+        return self.usage
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        raise NotImplementedError
+
+    def ping_frame(self) -> bytes:
+        raise NotImplementedError
+
+
+async def relay(
+    call: Call, upstream: httpx.Response, translator: StreamTranslator, *, ping_interval: float
+) -> AsyncIterator[bytes]:
+    """Relay upstream SSE to the client; settle exactly once however the stream ends."""
+    parser = SSEParser()
+    outcome: str | None = None
+    try:
+        chunks = upstream.aiter_raw()
+        while True:
+            try:
+                if ping_interval > 0:
+                    chunk = await asyncio.wait_for(anext(chunks), ping_interval)
+                else:
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                yield translator.ping_frame()
+                continue
+            out = b"".join([translator.on_event(ev) for ev in parser.feed(chunk)])
+            if out:
+                if call.first_byte_at is None:
+                    call.first_byte_at = time.perf_counter()
+                yield out
+            if translator.upstream_error is not None or translator.completed:
+                break
+        if translator.upstream_error is not None:
+            outcome = "upstream_error"
+            await settle_failure(call, translator.upstream_error)
+            yield translator.error_frame(translator.upstream_error)
+            return
+        if not translator.completed:
+            raise GatewayError(Kind.UPSTREAM, "The upstream closed the stream before it finished.")
+        usage = translator.final_usage()
+        cost = price_usage(call.model.price, usage)
+        cost = min(cost, call.hold)
+        tail = translator.finish(cost)
+        await settle_success(call, usage, cost=cost)
+        outcome = "ok"
+        if tail:
+            yield tail
+    except (httpx.HTTPError, GatewayError) as exc:
+        err = exc if isinstance(exc, GatewayError) else GatewayError(
+            Kind.UPSTREAM, f"The upstream stream failed: {type(exc).__name__}."
+        )
+        outcome = "upstream_error"
+        await settle_failure(call, err)
+        yield translator.error_frame(err)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await upstream.aclose()
+            if outcome is None and not call.settled:
+                # The client went away: bill only the output it received (nothing if no content).
+                await _settle_client_abort(call, translator)
+
+
+async def _settle_client_abort(call: Call, translator: StreamTranslator) -> None:
+    if not translator.delivered_content:
+        await settle_failure(call, GatewayError(Kind.API, "client disconnected before any content"))
+        return
+    seen = translator.usage
+    usage = Usage(
+        input=seen.input,
+        output=min(seen.output or translator.delivered_output_tokens, translator.delivered_output_tokens)
+        if seen.output
+        else translator.delivered_output_tokens,
+        cache_write_5m=seen.cache_write_5m,
+        cache_write_1h=seen.cache_write_1h,
+        cache_read=seen.cache_read,
+    )
+    await settle_success(call, usage, outcome="client_aborted")
+
+
+def merge_usage(base: dict[str, Any], update: dict[str, Any] | None) -> dict[str, Any]:
+    """Anthropic's message_delta usage is cumulative; fields it omits keep message_start's values."""
+    if update:
+        for k, v in update.items():
+            if v is not None:
+                base[k] = v
+    return base

@@ -1,0 +1,101 @@
+"""The one app factory: every function's app, with identical auth, errors, ids and headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bytespike.errors import GatewayError, Kind
+from bytespike.gateway.pipeline import new_request_id
+from bytespike.http.render import error_response, surface_for_shared_path
+
+log = logging.getLogger("bytespike.http")
+
+# Function -> the protocol its errors speak when a path does not say otherwise.
+_DEFAULT_SURFACE = {"messages": "anthropic", "chat": "openai"}
+
+
+def _surface(function: str, request: Request) -> str:
+    if request.url.path.startswith(("/v1/models", "/v1/usage", "/v1/orgs", "/v1/keys")):
+        return surface_for_shared_path(request)
+    return _DEFAULT_SURFACE.get(function, "openai")
+
+
+def _register_messages(app: FastAPI) -> None:
+    from bytespike.gateway import messages
+
+    async def create_message(request: Request) -> Response:
+        return await messages.create_message(request)
+
+    async def count_tokens(request: Request) -> Response:
+        return await messages.count_tokens(request)
+
+    async def list_models(request: Request) -> Response:
+        return messages.list_models(request, surface_for_shared_path(request))
+
+    async def get_model(request: Request, model_id: str) -> Response:
+        return messages.get_model(request, surface_for_shared_path(request), model_id)
+
+    app.add_api_route("/v1/messages", create_message, methods=["POST"], summary="Create a message (Anthropic Messages)")
+    app.add_api_route("/v1/messages/count_tokens", count_tokens, methods=["POST"], summary="Count tokens and estimate credits")
+    app.add_api_route("/v1/models", list_models, methods=["GET"], summary="List models (Anthropic or OpenAI shape)")
+    app.add_api_route("/v1/models/{model_id:path}", get_model, methods=["GET"], summary="Get a model")
+
+
+def _register_admin(app: FastAPI) -> None:
+    from bytespike.gateway import usage
+
+    async def get_usage(request: Request, request_id: str) -> Response:
+        return await usage.get_request_usage(request, request_id)
+
+    app.add_api_route("/v1/usage/{request_id}", get_usage, methods=["GET"], summary="Billed usage of one request")
+
+
+REGISTRARS: dict[str, Callable[[FastAPI], None]] = {
+    "messages": _register_messages,
+    "admin": _register_admin,
+}
+
+
+def register(function: str, registrar: Callable[[FastAPI], None]) -> None:
+    """Other modules (issues #3-#7) add their functions here."""
+    REGISTRARS[function] = registrar
+
+
+def create_app(function: str) -> FastAPI:
+    app = FastAPI(
+        title=f"ByteSpike {function}",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+    )
+    REGISTRARS[function](app)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"ok": True, "function": function})
+
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(request: Request, exc: GatewayError) -> Response:
+        return error_response(exc, _surface(function, request), new_request_id())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        kind = {404: Kind.NOT_FOUND, 405: Kind.INVALID_REQUEST}.get(exc.status_code, Kind.INVALID_REQUEST)
+        message = f"{request.method} {request.url.path}: {exc.detail}"
+        return error_response(GatewayError(kind, message, status=exc.status_code), _surface(function, request),
+                              new_request_id())
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        request_id = new_request_id()
+        log.exception("unhandled error on %s %s (%s)", request.method, request.url.path, request_id)
+        return error_response(GatewayError(Kind.API, "Internal gateway error."), _surface(function, request), request_id)
+
+    return app

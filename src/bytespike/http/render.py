@@ -1,0 +1,84 @@
+"""Rendering: request bodies in, errors and JSON out, identically on every function."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bytespike.config import settings
+from bytespike.errors import (
+    GatewayError,
+    Kind,
+    anthropic_body,
+    anthropic_status,
+    error_headers,
+    openai_body,
+    openai_status,
+)
+from bytespike.sse import dumps
+
+ESTIMATE_HEADER = "estimated_credits"
+
+
+def base_headers(request_id: str, estimated: int | None) -> dict[str, str]:
+    headers = {"request-id": request_id, "x-request-id": request_id}
+    if estimated is not None:
+        headers[ESTIMATE_HEADER] = str(estimated)
+    return headers
+
+
+def error_response(err: GatewayError, surface: str, request_id: str, estimated: int | None = 0) -> Response:
+    headers = {**base_headers(request_id, estimated), **error_headers(err)}
+    if surface == "openai":
+        return Response(dumps(openai_body(err)), status_code=openai_status(err), headers=headers,
+                        media_type="application/json")
+    return Response(dumps(anthropic_body(err, request_id)), status_code=anthropic_status(err), headers=headers,
+                    media_type="application/json")
+
+
+def json_response(body: Any, request_id: str, estimated: int | None, status: int = 200,
+                  extra: dict[str, str] | None = None) -> Response:
+    headers = base_headers(request_id, estimated)
+    if extra:
+        headers.update(extra)
+    return Response(dumps(body), status_code=status, headers=headers, media_type="application/json")
+
+
+def surface_for_shared_path(request: Request) -> str:
+    """Shared paths (/v1/models, /v1/usage): Anthropic's shape for Anthropic SDK callers."""
+    h = request.headers
+    return "anthropic" if ("anthropic-version" in h or "x-api-key" in h) else "openai"
+
+
+async def read_body(request: Request) -> bytes:
+    limit = settings().max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise GatewayError(Kind.TOO_LARGE, f"Request body exceeds the {limit}-byte limit.")
+        except ValueError as exc:
+            raise GatewayError(Kind.INVALID_REQUEST, "Invalid Content-Length header.") from exc
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise GatewayError(Kind.TOO_LARGE, f"Request body exceeds the {limit}-byte limit.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        raise GatewayError(Kind.INVALID_REQUEST, "Request body is empty; expected a JSON object.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GatewayError(Kind.INVALID_REQUEST, f"Request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise GatewayError(Kind.INVALID_REQUEST, "Request body must be a JSON object.")
+    return body

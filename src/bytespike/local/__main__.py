@@ -1,0 +1,3 @@
+from bytespike.local.stack import main
+
+main()

@@ -1,0 +1,359 @@
+"""The one-command local stack: every function on one port, offline.
+
+One process: moto server (DynamoDB with streams) on loopback; tables created from
+template.yaml; a demo org with a funded wallet and a master key; all function apps
+behind the production path table; the upstream simulator on its own port; a poller
+feeding Lambda-shaped Reservations stream batches to the release handler; the sweeper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("bytespike.local")
+
+DEMO_ORG = "demo"
+DEMO_CREDITS = 10_000_000  # $10
+LOCAL_SIM_KEY = "sk-sim-local"
+PROVIDERS = ("anthropic", "openai", "gemini", "deepseek", "ark", "cohere", "jina")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def configure_env(moto_port: int, sim_port: int, prefix: str) -> dict[str, str]:
+    """Point the shared code at moto and the simulator; real provider keys keep real upstreams."""
+    from bytespike.local.template import TABLE_ENV
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "BYTESPIKE_LOCAL": "1",
+        "BYTESPIKE_SIM_URL": f"http://127.0.0.1:{sim_port}",
+    }
+    for logical, var in TABLE_ENV.items():
+        env[var] = f"{prefix}-{logical}"
+    from bytespike.catalog import catalog
+
+    for name, provider in catalog().providers.items():
+        var = f"UPSTREAM_{name.upper()}"
+        real_key = os.environ.get(f"{var}_API_KEY") or os.environ.get(provider.key_env)
+        if real_key:
+            log.info("provider %s: real API (key from environment)", name)
+            continue
+        env[f"{var}_BASE_URL"] = f"http://127.0.0.1:{sim_port}{provider.sim_prefix}"
+        env[f"{var}_API_KEY"] = LOCAL_SIM_KEY
+    os.environ.update(env)
+    from bytespike.config import reset_settings
+
+    reset_settings()
+    return env
+
+
+def create_tables(client: Any, prefix: str) -> None:
+    from bytespike.local.template import table_definitions
+
+    existing = set(client.list_tables().get("TableNames", []))
+    for _, definition in table_definitions(prefix).items():
+        create = definition["create"]
+        if create["TableName"] in existing:
+            continue
+        client.create_table(**create)
+        ttl = definition.get("ttl")
+        if ttl and ttl.get("Enabled"):
+            client.update_time_to_live(
+                TableName=create["TableName"],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+
+
+def seed_demo(client: Any, master_secret: str | None) -> str:
+    """A demo org with a $10 wallet and a master key (reused from dev.env when present)."""
+    from bytespike.store import keys, ledger
+
+    ledger.create_wallet(client, DEMO_ORG, "Demo org")
+    ledger.top_up(client, DEMO_ORG, DEMO_CREDITS, topup_id="seed")
+    secret = master_secret or keys.new_secret()
+    record = keys.KeyRecord(
+        digest=keys.digest(secret),
+        key_id="key_demo_master",
+        org_id=DEMO_ORG,
+        kind="master",
+        member_id="owner",
+        label="demo master",
+        created_at=int(time.time()),
+    )
+    from bytespike.config import settings
+
+    client.put_item(TableName=settings().keys_table, Item=record.to_item())
+    return secret
+
+
+def write_dev_env(path: Path, base_url: str, secret: str, sim_url: str, moto_url: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Written by `make dev`; `source` it to point the official SDKs at the local gateway.\n"
+        f"export ANTHROPIC_BASE_URL={base_url}\n"
+        f"export ANTHROPIC_API_KEY={secret}\n"
+        f"export OPENAI_BASE_URL={base_url}/v1\n"
+        f"export OPENAI_API_KEY={secret}\n"
+        f"export BYTESPIKE_SIM_URL={sim_url}\n"
+        f"export BYTESPIKE_DYNAMODB_URL={moto_url}\n"
+    )
+    path.chmod(0o600)
+
+
+def read_saved_secret(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    for line in path.read_text().splitlines():
+        if line.startswith("export ANTHROPIC_API_KEY="):
+            return line.split("=", 1)[1].strip() or None
+    return None
+
+
+class StreamPoller:
+    """Reads the Reservations stream like Lambda's event source mapping and calls the release handler.
+
+    Records the handler reports as failed are redelivered in the next batch (at-least-once),
+    exactly as ReportBatchItemFailures makes Lambda do.
+    """
+
+    def __init__(self, client: Any, streams: Any, table: str, interval: float = 0.2) -> None:
+        self.client = client
+        self.streams = streams
+        self.table = table
+        self.interval = interval
+        self.iterators: dict[str, str] = {}
+        self.pending: list[dict[str, Any]] = []
+        self.stream_arn = ""
+        self.delivered = 0
+        self.batches = 0
+
+    def _init(self) -> None:
+        self.stream_arn = self.client.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
+        self._refresh_shards()
+
+    def _refresh_shards(self) -> None:
+        desc = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in desc.get("Shards", []):
+            sid = shard["ShardId"]
+            if sid not in self.iterators:
+                self.iterators[sid] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+
+    def poll_once(self) -> int:
+        from bytespike.release.handler import handler
+
+        records = list(self.pending)
+        for sid, iterator in list(self.iterators.items()):
+            if not iterator:
+                continue
+            resp = self.streams.get_records(ShardIterator=iterator, Limit=100)
+            self.iterators[sid] = resp.get("NextShardIterator") or ""
+            for rec in resp.get("Records", []):
+                rec = dict(rec)
+                rec["eventSourceARN"] = self.stream_arn
+                records.append(rec)
+        if not records:
+            return 0
+        self.batches += 1
+        result = handler({"Records": records}, None)
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        # Lambda retries from the first failed record onwards; we redeliver only failed ones,
+        # which is what ReportBatchItemFailures plus a conditional release makes equivalent.
+        self.pending = [r for r in records if r["dynamodb"].get("SequenceNumber") in failed]
+        self.delivered += len(records)
+        return len(records)
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self._init)
+        while True:
+            try:
+                await asyncio.to_thread(self.poll_once)
+            except Exception:  # noqa: BLE001 - keep polling; Lambda would retry the batch
+                log.exception("stream poll failed")
+            await asyncio.sleep(self.interval)
+
+
+async def sweeper_loop(interval: float) -> None:
+    from bytespike.release.sweeper import sweep
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(sweep)
+        except Exception:  # noqa: BLE001
+            log.exception("sweep failed")
+
+
+class Dispatcher:
+    """One ASGI app for the whole stack: by listening port (simulator vs gateway), then by path table."""
+
+    def __init__(self, gateway_port: int, sim_port: int, info: dict[str, Any]) -> None:
+        from bytespike.http.app import REGISTRARS, create_app
+        from bytespike.http.paths import PATH_TABLE
+        from bytespike.simulator.app import create_simulator_app
+
+        self.gateway_port = gateway_port
+        self.sim_port = sim_port
+        self.info = info
+        self.ready = False
+        names = {fn for _, fn in PATH_TABLE if fn in REGISTRARS}
+        self.apps = {name: create_app(name) for name in sorted(names)}
+        self.simulator = create_simulator_app()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        server = scope.get("server") or ("", 0)
+        if server[1] == self.sim_port:
+            await self.simulator(scope, receive, send)
+            return
+        from bytespike.http.paths import function_for
+
+        path = scope.get("path", "")
+        if path == "/healthz":
+            await self._json(send, 200 if self.ready else 503, {"ok": self.ready, **self.info})
+            return
+        if path == "/_local/stats" and scope.get("client", ("",))[0] == "127.0.0.1":
+            from bytespike.store.dynamo import CALLS
+
+            await self._json(send, 200, {"dynamodb_calls": dict(CALLS)})
+            return
+        app = self.apps.get(function_for(path) or "")
+        if app is None:
+            await self._json(send, 404, {"error": {"message": f"No function serves {path}", "type": "invalid_request_error",
+                                                   "param": None, "code": "not_found"}})
+            return
+        await app(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                from bytespike.providers import HTTP
+                from bytespike.store.dynamo import dynamo
+
+                await HTTP.close()
+                await dynamo().close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    @staticmethod
+    async def _json(send: Any, status: int, body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+        await send({"type": "http.response.body", "body": raw})
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(args: argparse.Namespace) -> None:
+    import boto3
+    import uvicorn
+    from moto.server import ThreadedMotoServer
+
+    moto_port = args.moto_port or free_port()
+    sim_port = args.sim_port or free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    env = configure_env(moto_port, sim_port, args.table_prefix)
+    from bytespike.store.dynamo import sync_client
+
+    client = sync_client()
+    create_tables(client, args.table_prefix)
+    env_file = Path(args.env_file)
+    secret = seed_demo(client, read_saved_secret(env_file) if args.reuse_key else None)
+    base_url = f"http://127.0.0.1:{args.port}"
+    write_dev_env(env_file, base_url, secret, env["BYTESPIKE_SIM_URL"], env["DYNAMODB_ENDPOINT_URL"])
+
+    info = {"base_url": base_url, "simulator_url": env["BYTESPIKE_SIM_URL"],
+            "dynamodb_url": env["DYNAMODB_ENDPOINT_URL"], "tables": {k: v for k, v in env.items() if k.endswith("_TABLE")}}
+    dispatcher = Dispatcher(args.port, sim_port, info)
+    config = uvicorn.Config(dispatcher, log_level=args.log_level, access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=3, loop="asyncio")
+    server = uvicorn.Server(config)
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
+    poller = StreamPoller(client, streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
+    sockets = [_bind(args.port), _bind(sim_port)]
+    tasks = [asyncio.create_task(poller.run()), asyncio.create_task(sweeper_loop(args.sweep_interval))]
+    serve_task = asyncio.create_task(server.serve(sockets=sockets))
+    while not server.started and not serve_task.done():
+        await asyncio.sleep(0.02)
+    dispatcher.ready = server.started
+    if server.started:
+        _banner(base_url, secret, env_file, env["BYTESPIKE_SIM_URL"])
+    try:
+        await serve_task
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        moto.stop()
+
+
+def _banner(base_url: str, secret: str, env_file: Path, sim_url: str) -> None:
+    print(
+        "\nByteSpike local stack is up\n"
+        f"  base URL      {base_url}\n"
+        f"  demo org      {DEMO_ORG} (wallet {DEMO_CREDITS:,} credits = $10)\n"
+        f"  master key    {secret}\n"
+        f"  simulator     {sim_url}\n"
+        f"  SDK env       source {env_file}\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bytespike.local", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8787")))
+    parser.add_argument("--sim-port", type=int, default=int(os.environ.get("SIM_PORT", "0")))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "0")))
+    parser.add_argument("--table-prefix", default="bytespike-local")
+    parser.add_argument("--env-file", default=".bytespike/dev.env")
+    parser.add_argument("--no-reuse-key", dest="reuse_key", action="store_false")
+    parser.add_argument("--poll-interval", type=float, default=float(os.environ.get("STREAM_POLL_INTERVAL", "0.2")))
+    parser.add_argument("--sweep-interval", type=float, default=float(os.environ.get("SWEEP_INTERVAL", "5")))
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "warning"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-call access log
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

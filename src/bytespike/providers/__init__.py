@@ -1,0 +1,121 @@
+"""Upstream providers: where a model's request goes, with which key, over one shared client.
+
+Accounts come from one place: ``UPSTREAM_<PROVIDER>_API_KEY`` / ``UPSTREAM_<PROVIDER>_BASE_URL``
+in the environment (dev, local stack), or a Secrets Manager JSON secret named by
+``UPSTREAM_SECRET_ARN`` (AWS) holding the same names. Never the template or the repo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bytespike.catalog import Provider
+from bytespike.config import settings
+from bytespike.errors import GatewayError, Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    provider: str
+    name: str
+    base_url: str
+    api_key: str
+
+    def __repr__(self) -> str:  # never print the key
+        return f"Account({self.provider}/{self.name} -> {self.base_url})"
+
+
+def _secret_values() -> dict[str, str]:
+    arn = os.environ.get("UPSTREAM_SECRET_ARN")
+    if not arn:
+        return {}
+    from aws_lambda_powertools.utilities import parameters  # deferred: only on AWS
+
+    raw = parameters.get_secret(arn, max_age=300)
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)  # type: ignore[arg-type]
+
+
+def accounts_for(provider: Provider) -> list[Account]:
+    """The provider's accounts, in priority order (issue #4 extends this into weighted pools)."""
+    env_prefix = f"UPSTREAM_{provider.name.upper()}"
+    values = {**_secret_values(), **os.environ}
+    key = values.get(f"{env_prefix}_API_KEY") or values.get(provider.key_env)
+    base = values.get(f"{env_prefix}_BASE_URL") or provider.base_url
+    if not key:
+        raise GatewayError(
+            Kind.UPSTREAM,
+            f"No upstream account is configured for provider '{provider.name}'.",
+            retry_after=None,
+        )
+    return [Account(provider=provider.name, name="default", base_url=base.rstrip("/"), api_key=key)]
+
+
+class HttpClients:
+    """One pooled httpx client per event loop (Lambda: one per process)."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            cfg = settings()
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(
+                    connect=cfg.upstream_connect_timeout,
+                    read=cfg.upstream_idle_timeout,
+                    write=30.0,
+                    pool=10.0,
+                ),
+                limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=60),
+                http2=False,
+                follow_redirects=False,
+            )
+            self._loop = loop
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+HTTP = HttpClients()
+
+
+def retry_after_of(headers: httpx.Headers) -> str | None:
+    for name in ("retry-after", "retry-after-ms"):
+        value = headers.get(name)
+        if value:
+            if name == "retry-after-ms":
+                try:
+                    return str(max(1, round(float(value) / 1000)))
+                except ValueError:
+                    return None
+            return value
+    return None
+
+
+def upstream_message(body: bytes) -> tuple[str | None, Any]:
+    """(message, parsed body) from an upstream error body in any provider's shape, or non-JSON."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    if isinstance(parsed, list) and parsed:  # Gemini sometimes wraps errors in a list
+        parsed = parsed[0]
+    if not isinstance(parsed, dict):
+        return None, parsed
+    err = parsed.get("error")
+    if isinstance(err, dict):
+        return err.get("message"), parsed
+    if isinstance(err, str):
+        return err, parsed
+    return parsed.get("message"), parsed

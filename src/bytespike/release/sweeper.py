@@ -1,0 +1,26 @@
+"""Sweeper: expire holds whose function died, finish releases the stream did not deliver."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bytespike.store import ledger
+from bytespike.store.dynamo import sync_client
+
+log = logging.getLogger("bytespike.sweeper")
+_client: Any = None
+
+
+def sweep(now: float | None = None) -> dict[str, int]:
+    global _client
+    if _client is None:
+        _client = sync_client()
+    counts = ledger.expire_stale(_client, now)
+    if any(counts.values()):
+        log.info("sweeper: %s", counts)
+    return counts
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return sweep()

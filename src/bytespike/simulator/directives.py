@@ -1,0 +1,93 @@
+"""In-band test directives: ``[[sim key=value flag ...]]`` inside the last user turn.
+
+Tests steer the simulator through the request text itself, so the directive survives
+every hop the gateway makes (translation, failover, retries) without a side channel.
+Several directives may appear; later keys win. Unknown keys are ignored, which lets a
+test add a uniquifier (``[[sim status=503 fail_times=1 id=t42]]``) so ``fail_times``
+counters of different tests never collide.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+DIRECTIVE_RE = re.compile(r"\[\[sim(?:\s+([^\[\]]*?))?\s*\]\]")
+
+_INT_KEYS = frozenset(
+    {"status", "fail_times", "error_after", "drop_after", "deltas", "words", "tools", "oversize", "cached"}
+)
+_MS_KEYS = frozenset({"delay_ms", "first_token_ms", "interval_ms"})
+_STR_KEYS = frozenset({"retry_after", "error_body", "stop", "text"})
+_FLAG_KEYS = frozenset({"think"})
+
+
+@dataclass(slots=True)
+class Directives:
+    """Parsed directives; ``None`` means "not given" so defaults stay with the planner."""
+
+    raw: str = ""
+    status: int | None = None
+    retry_after: str | None = None
+    error_body: str | None = None
+    fail_times: int | None = None
+    error_after: int | None = None
+    drop_after: int | None = None
+    delay_ms: float = 0.0
+    first_token_ms: float = 0.0
+    interval_ms: float = 0.0
+    deltas: int | None = None
+    words: int | None = None
+    tools: int | None = None
+    think: bool = False
+    stop: str | None = None
+    text: str | None = None
+    oversize: int | None = None
+    cached: int | None = None
+    unknown: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def wants_failure(self) -> bool:
+        """True when the request is asked to fail before the first byte."""
+        return self.status is not None or self.error_body is not None
+
+
+EMPTY = Directives()
+
+
+def parse_directives(text: str) -> Directives:
+    """Collect every ``[[sim ...]]`` in ``text``; later occurrences override earlier ones."""
+    if "[[sim" not in text:
+        return EMPTY
+    matches = list(DIRECTIVE_RE.finditer(text))
+    if not matches:
+        return EMPTY
+    d = Directives(raw=" ".join(m.group(0) for m in matches))
+    for m in matches:
+        for token in (m.group(1) or "").split():
+            key, sep, value = token.partition("=")
+            key = key.strip().lower()
+            if key in _FLAG_KEYS:
+                setattr(d, key, (not sep) or value.lower() not in ("0", "false", "no", "off"))
+            elif key in _INT_KEYS:
+                try:
+                    setattr(d, key, int(value))
+                except ValueError:
+                    d.unknown[key] = value
+            elif key in _MS_KEYS:
+                try:
+                    setattr(d, key, max(0.0, float(value)))
+                except ValueError:
+                    d.unknown[key] = value
+            elif key in _STR_KEYS and sep:
+                setattr(d, key, value)
+            else:
+                d.unknown[key] = value
+    return d
+
+
+def strip_directives(text: str) -> str:
+    """The text a "model" would see: directives removed, whitespace collapsed."""
+    if "[[sim" not in text:
+        return text.strip()
+    return " ".join(DIRECTIVE_RE.sub(" ", text).split())

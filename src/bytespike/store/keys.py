@@ -1,0 +1,139 @@
+"""API keys: generated once, stored only as SHA-256 digests, cached in-process briefly."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bytespike.config import settings
+from bytespike.store.dynamo import dynamo, from_item, s, to_item
+
+KEY_PREFIX = "sk-bs-"
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32).replace("-", "x").replace("_", "y")
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def key_pk(key_digest: str) -> str:
+    return f"KEY#{key_digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    digest: str
+    key_id: str
+    org_id: str
+    kind: str  # "master" | "sub"
+    member_id: str
+    status: str = "active"
+    parent_digest: str | None = None
+    expires_at: int | None = None
+    models: frozenset[str] | None = None
+    modalities: frozenset[str] | None = None
+    quota: int | None = None
+    quota_period: str | None = None  # "day" | "month"
+    rpm: int | None = None
+    label: str = ""
+    created_at: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def digest_prefix(self) -> str:
+        """Safe to log: 8 hex chars of the digest identify a key without revealing it."""
+        return self.digest[:8]
+
+    def to_item(self) -> dict[str, Any]:
+        return to_item(
+            {
+                "pk": key_pk(self.digest),
+                "digest": self.digest,
+                "key_id": self.key_id,
+                "org_id": self.org_id,
+                "kind": self.kind,
+                "member_id": self.member_id,
+                "status": self.status,
+                "parent_digest": self.parent_digest,
+                "expires_at": self.expires_at,
+                "models": sorted(self.models) if self.models is not None else None,
+                "modalities": sorted(self.modalities) if self.modalities is not None else None,
+                "quota": self.quota,
+                "quota_period": self.quota_period,
+                "rpm": self.rpm,
+                "label": self.label,
+                "created_at": self.created_at,
+            }
+        )
+
+    @staticmethod
+    def from_item(item: dict[str, Any]) -> KeyRecord:
+        d = from_item(item)
+        return KeyRecord(
+            digest=d["digest"],
+            key_id=d["key_id"],
+            org_id=d["org_id"],
+            kind=d["kind"],
+            member_id=d.get("member_id", ""),
+            status=d.get("status", "active"),
+            parent_digest=d.get("parent_digest"),
+            expires_at=d.get("expires_at"),
+            models=frozenset(d["models"]) if d.get("models") is not None else None,
+            modalities=frozenset(d["modalities"]) if d.get("modalities") is not None else None,
+            quota=d.get("quota"),
+            quota_period=d.get("quota_period"),
+            rpm=d.get("rpm"),
+            label=d.get("label", ""),
+            created_at=d.get("created_at", 0),
+        )
+
+
+class KeyCache:
+    """digest -> (record or None, fetched_at). Revocation takes effect within the TTL."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[KeyRecord | None, float]] = {}
+
+    def get(self, key_digest: str, ttl: float) -> tuple[bool, KeyRecord | None]:
+        hit = self._entries.get(key_digest)
+        if hit is None or time.monotonic() - hit[1] > ttl:
+            return False, None
+        return True, hit[0]
+
+    def put(self, key_digest: str, record: KeyRecord | None) -> None:
+        if len(self._entries) > 10_000:  # bounded: a flood of random keys cannot grow memory
+            self._entries.clear()
+        self._entries[key_digest] = (record, time.monotonic())
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+KEY_CACHE = KeyCache()
+
+
+async def lookup(key_digest: str) -> KeyRecord | None:
+    """The key record for a digest, through the in-process cache (found keys only)."""
+    ttl = settings().auth_cache_ttl
+    hit, record = KEY_CACHE.get(key_digest, ttl)
+    if hit:
+        return record
+    resp = await dynamo().call(
+        "get_item", TableName=settings().keys_table, Key={"pk": s(key_pk(key_digest))}, ConsistentRead=False
+    )
+    item = resp.get("Item")
+    record = KeyRecord.from_item(item) if item else None
+    if record is not None:
+        KEY_CACHE.put(key_digest, record)
+    return record
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

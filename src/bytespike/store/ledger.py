@@ -1,0 +1,385 @@
+"""Wallets, member quotas and reservations: every balance change is a conditional write.
+
+Money flow (DESIGN.md): hold (one TransactWriteItems) -> settle (one conditional
+update) -> release (the stream handler: one transaction, exactly once) -> sweeper for
+holds whose function died. Invariant, per org:
+``topped_up = balance + Σ cost(released) + Σ hold(not released)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bytespike.config import settings
+from bytespike.errors import GatewayError, Kind
+from bytespike.store.dynamo import CALLS, cancellation_codes, dynamo, from_item, n, s, to_item
+
+HELD, SETTLED, FAILED, EXPIRED = "HELD", "SETTLED", "FAILED", "EXPIRED"
+FINAL_STATES = (SETTLED, FAILED, EXPIRED)
+
+
+def wallet_key(org_id: str) -> dict[str, Any]:
+    return {"pk": s(f"ORG#{org_id}"), "sk": s("WALLET")}
+
+
+def period_label(period: str, now: float | None = None) -> str:
+    """Calendar periods in UTC: quotas roll over at midnight / the first of the month."""
+    dt = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+    return dt.strftime("%Y-%m-%d") if period == "day" else dt.strftime("%Y-%m")
+
+
+def member_key(org_id: str, member_id: str, period: str) -> dict[str, Any]:
+    return {"pk": s(f"ORG#{org_id}"), "sk": s(f"MEMBER#{member_id}#{period}")}
+
+
+def shard_of(reservation_id: str, shards: int) -> str:
+    return f"S{int(hashlib.blake2s(reservation_id.encode(), digest_size=2).hexdigest(), 16) % shards}"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    reservation_id: str
+    request_id: str
+    org_id: str
+    key_id: str
+    member_id: str
+    model: str
+    provider: str
+    surface: str
+    amount: int
+    quota: int | None = None
+    quota_period: str | None = None  # period label, e.g. "2026-11-26"
+    modality: str = "chat"
+
+
+def _hold_items(h: Hold, now: float) -> list[dict[str, Any]]:
+    cfg = settings()
+    items: list[dict[str, Any]] = [
+        {
+            "Update": {
+                "TableName": cfg.accounts_table,
+                "Key": wallet_key(h.org_id),
+                "UpdateExpression": "SET balance = balance - :h",
+                "ConditionExpression": "balance >= :h",
+                "ExpressionAttributeValues": {":h": n(h.amount)},
+            }
+        },
+        {
+            "Put": {
+                "TableName": cfg.reservations_table,
+                "Item": to_item(
+                    {
+                        "id": h.reservation_id,
+                        "request_id": h.request_id,
+                        "org_id": h.org_id,
+                        "key_id": h.key_id,
+                        "member_id": h.member_id,
+                        "model": h.model,
+                        "provider": h.provider,
+                        "surface": h.surface,
+                        "modality": h.modality,
+                        "hold": h.amount,
+                        "state": HELD,
+                        "created_at": int(now * 1000),
+                        "expires_at": int(now) + cfg.hold_deadline_seconds,
+                        "open_shard": shard_of(h.reservation_id, cfg.reservation_shards),
+                        "quota_period": h.quota_period if h.quota is not None else None,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(id)",
+            }
+        },
+    ]
+    if h.quota is not None and h.quota_period:
+        items.append(
+            {
+                "Update": {
+                    "TableName": cfg.accounts_table,
+                    "Key": member_key(h.org_id, h.member_id, h.quota_period),
+                    "UpdateExpression": "SET used = if_not_exists(used, :zero) + :h, quota = :q",
+                    "ConditionExpression": "attribute_not_exists(used) OR used <= :limit",
+                    "ExpressionAttributeValues": {
+                        ":h": n(h.amount),
+                        ":zero": n(0),
+                        ":q": n(h.quota),
+                        ":limit": n(h.quota - h.amount),
+                    },
+                }
+            }
+        )
+    return items
+
+
+async def place_hold(h: Hold) -> None:
+    """Reserve ``h.amount`` credits atomically, or raise billing/conflict. Nothing is held on failure."""
+    if h.quota is not None and h.amount > h.quota:
+        raise GatewayError(Kind.BILLING, f"This request may cost up to {h.amount} credits, more than the key's quota of {h.quota} per period.")
+    try:
+        await dynamo().call("transact_write_items", TransactItems=_hold_items(h, time.time()))
+    except ClientError as exc:
+        raise _hold_error(exc, h) from exc
+
+
+def _hold_error(exc: ClientError, h: Hold) -> Exception:
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return exc
+    codes = cancellation_codes(exc)
+    if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        return GatewayError(
+            Kind.CONFLICT,
+            f"A request with this Idempotency-Key was already accepted ({h.reservation_id}); it is never held or billed twice.",
+        )
+    if codes and codes[0] == "ConditionalCheckFailed":
+        return GatewayError(
+            Kind.BILLING,
+            f"Insufficient credit: this request needs a hold of {h.amount} credits. Top up the wallet or lower max_tokens.",
+        )
+    if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+        return GatewayError(Kind.BILLING, "The key's credit quota for this period is used up.")
+    return exc
+
+
+async def settle(reservation_id: str, *, cost: int, usage: dict[str, Any], status: str, detail: str = "") -> bool:
+    """HELD -> SETTLED (cost) or FAILED (0). False if the hold was already expired by the sweeper."""
+    state = SETTLED if status == "ok" else FAILED
+    try:
+        await dynamo().call(
+            "update_item",
+            TableName=settings().reservations_table,
+            Key={"id": s(reservation_id)},
+            UpdateExpression="SET #st = :st, cost = :c, #u = :u, settled_at = :t, outcome = :o",
+            ConditionExpression="#st = :held AND #hold >= :c",
+            ExpressionAttributeNames={"#st": "state", "#u": "usage", "#hold": "hold"},
+            ExpressionAttributeValues={
+                ":st": s(state),
+                ":c": n(cost),
+                ":u": {"M": to_item(usage)},
+                ":t": n(int(time.time() * 1000)),
+                ":o": s(detail or status),
+                ":held": s(HELD),
+            },
+        )
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+async def get_reservation(reservation_id: str) -> dict[str, Any] | None:
+    resp = await dynamo().call(
+        "get_item", TableName=settings().reservations_table, Key={"id": s(reservation_id)}, ConsistentRead=True
+    )
+    item = resp.get("Item")
+    return from_item(item) if item else None
+
+
+# ------------------------------------------------------------------ release (sync: event handlers)
+def release(client: Any, res: dict[str, Any], now: float | None = None) -> bool:
+    """Refund ``hold - cost`` and write the ledger entry, exactly once.
+
+    Returns False when the reservation was already released (a redelivered record).
+    Raises on transient errors so the batch processor retries only this record.
+    """
+    cfg = settings()
+    now = time.time() if now is None else now
+    hold, cost = int(res["hold"]), int(res.get("cost") or 0)
+    refund = hold - cost
+    org = res["org_id"]
+    items: list[dict[str, Any]] = [
+        {
+            "Update": {
+                "TableName": cfg.reservations_table,
+                "Key": {"id": s(res["id"])},
+                "UpdateExpression": "SET released = :true, released_at = :t, #ttl = :ttl REMOVE open_shard",
+                "ConditionExpression": "#st IN (:a, :b, :c) AND attribute_not_exists(released)",
+                "ExpressionAttributeNames": {"#st": "state", "#ttl": "ttl"},
+                "ExpressionAttributeValues": {
+                    ":true": {"BOOL": True},
+                    ":t": n(int(now * 1000)),
+                    ":ttl": n(int(now) + cfg.released_retention_days * 86400),
+                    ":a": s(SETTLED),
+                    ":b": s(FAILED),
+                    ":c": s(EXPIRED),
+                },
+            }
+        }
+    ]
+    if refund > 0:
+        items.append(
+            {
+                "Update": {
+                    "TableName": cfg.accounts_table,
+                    "Key": wallet_key(org),
+                    "UpdateExpression": "SET balance = balance + :r",
+                    "ExpressionAttributeValues": {":r": n(refund)},
+                }
+            }
+        )
+        if res.get("quota_period"):
+            items.append(
+                {
+                    "Update": {
+                        "TableName": cfg.accounts_table,
+                        "Key": member_key(org, res["member_id"], res["quota_period"]),
+                        "UpdateExpression": "SET used = used - :r",
+                        "ExpressionAttributeValues": {":r": n(refund)},
+                    }
+                }
+            )
+    created = int(res.get("created_at") or now * 1000)
+    iso = datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    usage = res.get("usage") or {}
+    items.append(
+        {
+            "Put": {
+                "TableName": cfg.usage_table,
+                "Item": to_item(
+                    {
+                        "pk": f"ORG#{org}",
+                        "sk": f"{iso}#{res['request_id']}",
+                        "request_id": res["request_id"],
+                        "reservation_id": res["id"],
+                        "org_id": org,
+                        "key_id": res.get("key_id"),
+                        "member_id": res.get("member_id"),
+                        "model": res.get("model"),
+                        "provider": res.get("provider"),
+                        "modality": res.get("modality", "chat"),
+                        "surface": res.get("surface"),
+                        "state": res["state"],
+                        "outcome": res.get("outcome"),
+                        "credits": cost,
+                        "hold": hold,
+                        "usage": usage,
+                        "created_at": created,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+    )
+    CALLS["transact_write_items"] += 1
+    try:
+        client.transact_write_items(TransactItems=items)
+        return True
+    except ClientError as exc:
+        codes = cancellation_codes(exc)
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return False  # already released (or not final): nothing to refund twice
+        raise
+
+
+def expire_stale(client: Any, now: float | None = None, grace_seconds: int = 120) -> dict[str, int]:
+    """The sweeper: HELD past deadline -> EXPIRED (the stream releases it); final-but-unreleased -> release."""
+    cfg = settings()
+    now = time.time() if now is None else now
+    counts = {"expired": 0, "released": 0}
+    for shard in range(cfg.reservation_shards):
+        kwargs: dict[str, Any] = {
+            "TableName": cfg.reservations_table,
+            "IndexName": "open-by-deadline",
+            "KeyConditionExpression": "open_shard = :s AND expires_at < :now",
+            "ExpressionAttributeValues": {":s": s(f"S{shard}"), ":now": n(int(now))},
+        }
+        while True:
+            CALLS["query"] += 1
+            page = client.query(**kwargs)
+            for raw in page.get("Items", []):
+                res = from_item(raw)
+                if res["state"] == HELD:
+                    counts["expired"] += _expire_one(client, res["id"], now)
+                elif now - int(res["expires_at"]) > grace_seconds and release(client, res, now):
+                    counts["released"] += 1
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return counts
+
+
+def _expire_one(client: Any, reservation_id: str, now: float) -> int:
+    CALLS["update_item"] += 1
+    try:
+        client.update_item(
+            TableName=settings().reservations_table,
+            Key={"id": s(reservation_id)},
+            UpdateExpression="SET #st = :exp, cost = :zero, outcome = :o, settled_at = :t",
+            ConditionExpression="#st = :held",
+            ExpressionAttributeNames={"#st": "state"},
+            ExpressionAttributeValues={
+                ":exp": s(EXPIRED),
+                ":zero": n(0),
+                ":o": s("expired by sweeper"),
+                ":t": n(int(now * 1000)),
+                ":held": s(HELD),
+            },
+        )
+        return 1
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return 0
+        raise
+
+
+# ------------------------------------------------------------------ wallets (sync: admin, seed, tests)
+def create_wallet(client: Any, org_id: str, name: str) -> bool:
+    try:
+        client.put_item(
+            TableName=settings().accounts_table,
+            Item=to_item({"pk": f"ORG#{org_id}", "sk": "WALLET", "balance": 0, "topped_up": 0, "name": name,
+                          "created_at": int(time.time())}),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def top_up(client: Any, org_id: str, amount: int, topup_id: str) -> bool:
+    """Idempotent by ``topup_id``: the marker item and the balance change commit together."""
+    if amount <= 0:
+        raise GatewayError(Kind.INVALID_REQUEST, "amount must be a positive integer number of credits", param="amount")
+    cfg = settings()
+    try:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": cfg.accounts_table,
+                        "Item": to_item({"pk": f"ORG#{org_id}", "sk": f"TOPUP#{topup_id}", "amount": amount,
+                                         "at": int(time.time())}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": cfg.accounts_table,
+                        "Key": wallet_key(org_id),
+                        "UpdateExpression": "SET balance = balance + :a, topped_up = topped_up + :a",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": {":a": n(amount)},
+                    }
+                },
+            ]
+        )
+        return True
+    except ClientError as exc:
+        codes = cancellation_codes(exc)
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return False
+        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            raise GatewayError(Kind.NOT_FOUND, f"No wallet for org {org_id}") from exc
+        raise
+
+
+def get_wallet(client: Any, org_id: str) -> dict[str, Any] | None:
+    item = client.get_item(TableName=settings().accounts_table, Key=wallet_key(org_id), ConsistentRead=True).get("Item")
+    return from_item(item) if item else None

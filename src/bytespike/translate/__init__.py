@@ -1,0 +1,54 @@
+"""Pure, lossless translators between Anthropic Messages (canonical) and OpenAI Chat Completions.
+
+Everything here works on plain dicts (parsed JSON): no I/O and no pydantic on the hot
+path. See docs/MAPPING.md for the field-by-field mapping and what is dropped or rejected.
+"""
+
+from __future__ import annotations
+
+from .errors import TranslationError
+from .invariants import (
+    assemble_anthropic_events,
+    assemble_openai_chunks,
+    check_anthropic_events,
+    check_openai_chunks,
+)
+from .names import ToolNameMap, safe_tool_id, safe_tool_name
+from .requests import (
+    DEFAULT_MAX_TOKENS,
+    TARGETS,
+    anthropic_request_to_openai,
+    openai_request_to_anthropic,
+)
+from .responses import anthropic_response_to_openai, openai_response_to_anthropic
+from .signatures import is_claude_signature, origin_signature, signature_origin, strip_foreign_thinking
+from .stops import anthropic_stop_to_openai, openai_finish_to_anthropic
+from .streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
+from .usage import anthropic_usage_to_openai, openai_usage_to_anthropic
+
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "TARGETS",
+    "AnthropicToOpenAIStream",
+    "OpenAIToAnthropicStream",
+    "ToolNameMap",
+    "TranslationError",
+    "anthropic_request_to_openai",
+    "anthropic_response_to_openai",
+    "anthropic_stop_to_openai",
+    "anthropic_usage_to_openai",
+    "assemble_anthropic_events",
+    "assemble_openai_chunks",
+    "check_anthropic_events",
+    "check_openai_chunks",
+    "is_claude_signature",
+    "openai_finish_to_anthropic",
+    "openai_request_to_anthropic",
+    "openai_response_to_anthropic",
+    "openai_usage_to_anthropic",
+    "origin_signature",
+    "safe_tool_id",
+    "safe_tool_name",
+    "signature_origin",
+    "strip_foreign_thinking",
+]
