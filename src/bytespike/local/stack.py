@@ -140,7 +140,7 @@ class StreamPoller:
         self.streams = streams
         self.table = table
         self.interval = interval
-        self.iterators: dict[str, str] = {}
+        self.consumed: dict[str, int] = {}
         self.pending: list[dict[str, Any]] = []
         self.stream_arn = ""
         self.delivered = 0
@@ -148,35 +148,40 @@ class StreamPoller:
 
     def _init(self) -> None:
         self.stream_arn = self.client.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
-        self._refresh_shards()
 
-    def _refresh_shards(self) -> None:
+    def _fetch(self) -> list[dict[str, Any]]:
+        """New records of every shard, by position.
+
+        moto numbers records ``start + position`` but can hand two concurrent writes the
+        same number, so its NextShardIterator may replay or skip; reading at the position
+        we have consumed up to is exact.
+        """
         desc = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        out: list[dict[str, Any]] = []
         for shard in desc.get("Shards", []):
             sid = shard["ShardId"]
-            if sid not in self.iterators:
-                self.iterators[sid] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
+            start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
+            consumed = self.consumed.get(sid, 0)
+            iterator = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="AT_SEQUENCE_NUMBER",
+                SequenceNumber=str(start + consumed),
+            )["ShardIterator"]
+            records = self.streams.get_records(ShardIterator=iterator, Limit=100).get("Records", [])
+            self.consumed[sid] = consumed + len(records)
+            out.extend({**rec, "eventSourceARN": self.stream_arn} for rec in records)
+        return out
 
     def poll_once(self) -> int:
         from bytespike.release.handler import handler
 
-        records = list(self.pending)
-        for sid, iterator in list(self.iterators.items()):
-            if not iterator:
-                continue
-            resp = self.streams.get_records(ShardIterator=iterator, Limit=100)
-            self.iterators[sid] = resp.get("NextShardIterator") or ""
-            for rec in resp.get("Records", []):
-                rec = dict(rec)
-                rec["eventSourceARN"] = self.stream_arn
-                records.append(rec)
+        records = list(self.pending) + self._fetch()
         if not records:
             return 0
         self.batches += 1
         result = handler({"Records": records}, None)
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        if failed:
+            log.warning("release handler failed %d of %d records; they will be redelivered", len(failed), len(records))
         # Lambda retries from the first failed record onwards; we redeliver only failed ones,
         # which is what ReportBatchItemFailures plus a conditional release makes equivalent.
         self.pending = [r for r in records if r["dynamodb"].get("SequenceNumber") in failed]
@@ -232,12 +237,16 @@ class Dispatcher:
 
         path = scope.get("path", "")
         if path == "/healthz":
-            await self._json(send, 200 if self.ready else 503, {"ok": self.ready, **self.info})
+            public = {k: v for k, v in self.info.items() if not k.startswith("_")}
+            await self._json(send, 200 if self.ready else 503, {"ok": self.ready, **public})
             return
         if path == "/_local/stats" and scope.get("client", ("",))[0] == "127.0.0.1":
             from bytespike.store.dynamo import CALLS
 
-            await self._json(send, 200, {"dynamodb_calls": dict(CALLS)})
+            poller = self.info.get("_poller")
+            await self._json(send, 200, {"dynamodb_calls": dict(CALLS), "stream_records_delivered": poller.delivered if poller else 0,
+                                         "stream_batches": poller.batches if poller else 0,
+                                         "stream_pending": len(poller.pending) if poller else 0})
             return
         app = self.apps.get(function_for(path) or "")
         if app is None:
@@ -280,11 +289,12 @@ def _bind(port: int) -> socket.socket:
 async def serve(args: argparse.Namespace) -> None:
     import boto3
     import uvicorn
-    from moto.server import ThreadedMotoServer
+
+    from bytespike.local.moto_server import LocalDynamoDB
 
     moto_port = args.moto_port or free_port()
     sim_port = args.sim_port or free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto = LocalDynamoDB(moto_port)
     moto.start()
     env = configure_env(moto_port, sim_port, args.table_prefix)
     from bytespike.store.dynamo import sync_client
@@ -304,6 +314,7 @@ async def serve(args: argparse.Namespace) -> None:
     server = uvicorn.Server(config)
     streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
     poller = StreamPoller(client, streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
+    info["_poller"] = poller
     sockets = [_bind(args.port), _bind(sim_port)]
     tasks = [asyncio.create_task(poller.run()), asyncio.create_task(sweeper_loop(args.sweep_interval))]
     serve_task = asyncio.create_task(server.serve(sockets=sockets))

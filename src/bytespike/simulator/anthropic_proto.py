@@ -26,6 +26,7 @@ from bytespike.simulator.reply import (
     SimRequest,
     ToolResult,
     ToolSpec,
+    UserTurn,
     plan_reply,
     sign_thinking,
     split_fragments,
@@ -106,15 +107,6 @@ _STOP = _sse("message_stop", {"type": "message_stop"})
 
 
 # ---------------------------------------------------------------- request inspection
-
-
-@dataclass(slots=True)
-class UserTurn:
-    """What the simulator reads from the last user turn (consecutive user messages merged)."""
-
-    text: str = ""
-    images: int = 0
-    tool_results: list[ToolResult] | None = None
 
 
 def _result_text(content: Any) -> tuple[str, int]:
@@ -364,27 +356,30 @@ def validate(body: dict[str, Any], *, count_only: bool = False) -> None:
                 out.extend((i, j, b) for j, b in enumerate(content) if b.get("type") == kind)
         return out
 
+    # Unknown tool_result ids are reported before unanswered tool_use ids.
     for t, (role, idxs) in enumerate(turns):
-        if role == "user":
-            prev = turns[t - 1] if t > 0 else None
-            allowed = {b.get("id") for _, _, b in blocks(prev[1], "tool_use")} if prev else set()
-            for i, j, b in blocks(idxs, "tool_result"):
-                if b.get("tool_use_id") not in allowed:
-                    raise _bad(
-                        f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: "
-                        f"{b.get('tool_use_id')}. Each `tool_result` block must have a corresponding `tool_use` "
-                        "block in the previous message."
-                    )
-        elif t + 1 < len(turns):
-            wanted = [b["id"] for _, _, b in blocks(idxs, "tool_use")]
-            answered = {b.get("tool_use_id") for _, _, b in blocks(turns[t + 1][1], "tool_result")}
-            missing = [w for w in wanted if w not in answered]
-            if missing:
+        if role != "user":
+            continue
+        allowed = {b.get("id") for _, _, b in blocks(turns[t - 1][1], "tool_use")} if t > 0 else set()
+        for i, j, b in blocks(idxs, "tool_result"):
+            if b.get("tool_use_id") not in allowed:
                 raise _bad(
-                    f"messages.{turns[t + 1][1][0]}: `tool_use` ids were found without `tool_result` blocks "
-                    f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a corresponding "
-                    "`tool_result` block in the next message."
+                    f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: "
+                    f"{b.get('tool_use_id')}. Each `tool_result` block must have a corresponding `tool_use` "
+                    "block in the previous message."
                 )
+    for t, (role, idxs) in enumerate(turns[:-1]):
+        if role != "assistant":
+            continue
+        wanted = [b["id"] for _, _, b in blocks(idxs, "tool_use")]
+        answered = {b.get("tool_use_id") for _, _, b in blocks(turns[t + 1][1], "tool_result")}
+        missing = [w for w in wanted if w not in answered]
+        if missing:
+            raise _bad(
+                f"messages.{turns[t + 1][1][0]}: `tool_use` ids were found without `tool_result` blocks "
+                f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a corresponding "
+                "`tool_result` block in the next message."
+            )
 
 
 # ---------------------------------------------------------------- token + cache accounting
@@ -757,6 +752,9 @@ class AnthropicSimulator:
         model = body["model"]
         plan = plan_reply(build_request(body, turn, d))
         usage = input_usage(body, self.state.cache(self.namespace))
+        if d.cached is not None:  # force a cache hit of N tokens (mirrors the OpenAI directive)
+            usage.cache_read = max(0, min(d.cached, usage.total))
+            usage.cache_5m = usage.cache_1h = 0
         msg_id = new_id("msg_sim_")
         headers = [("request-id", request_id)]
         if stream:

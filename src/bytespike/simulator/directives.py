@@ -2,9 +2,38 @@
 
 Tests steer the simulator through the request text itself, so the directive survives
 every hop the gateway makes (translation, failover, retries) without a side channel.
-Several directives may appear; later keys win. Unknown keys are ignored, which lets a
-test add a uniquifier (``[[sim status=503 fail_times=1 id=t42]]``) so ``fail_times``
-counters of different tests never collide.
+The "last user turn" is the trailing run of user messages (Anthropic, including text in
+``tool_result`` blocks) or of user + ``tool`` messages after the last assistant message
+(OpenAI). Several directives may appear; later keys win. Unknown keys are ignored, which
+lets a test add a uniquifier (``[[sim status=503 fail_times=1 id=t42]]``) so
+``fail_times`` counters of different tests never collide. Directives are stripped from
+the text the reply quotes.
+
+Keys (all optional):
+
+* ``status=N``          fail before the first byte with N and the provider's error body.
+* ``retry_after=S``     add ``retry-after: S`` to that error (429 also gets rate-limit headers).
+* ``error_body=html``   error body is ``<html>502 Bad Gateway</html>`` (status 502 unless given).
+* ``fail_times=N``      with ``status``/``error_body``: only the first N requests carrying this
+                        exact directive text fail; later ones succeed (reset by ``/_sim/reset``).
+* ``error_after=N``     stream: after N content deltas (text, thinking or tool-argument
+                        fragments; at end of content if fewer) emit the provider's mid-stream
+                        error and end. Non-streaming: 529 (Anthropic) / 500 (OpenAI).
+* ``drop_after=N``      stream: after N content deltas abort the connection (no final event).
+* ``delay_ms=N``        wait before the first byte (headers included).
+* ``first_token_ms=N``  stream: headers + ``message_start``/role chunk at once, then wait N
+                        before the first content delta. Non-streaming: added to the delay.
+* ``interval_ms=N``     sleep between content deltas (non-streaming: N × (deltas − 1)).
+* ``deltas=N``          split the reply text into exactly N deltas (text padded if shorter).
+* ``words=N``           reply text is exactly N words.
+* ``text=W``            reply text is W repeated ``words`` (default 8) times.
+* ``oversize=N``        reply text of N bytes (still capped by max_tokens; 1 KiB deltas).
+* ``tools=N``           N parallel tool calls (cycling through the request's tools).
+* ``think``             produce thinking / ``reasoning_content`` even when not requested.
+* ``stop=R``            force the stop reason (``max_tokens``, ``stop_sequence``, ``refusal``,
+                        ``end_turn``, ``tool_use``…; OpenAI maps to length/stop/content_filter…).
+* ``cached=N``          report N cached prompt tokens (OpenAI ``cached_tokens``; Anthropic
+                        ``cache_read_input_tokens``).
 """
 
 from __future__ import annotations

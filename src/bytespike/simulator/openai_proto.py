@@ -14,7 +14,6 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -22,7 +21,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bytespike.simulator.directives import Directives, parse_directives
-from bytespike.simulator.reply import ReplyPlan, SimRequest, ToolResult, ToolSpec, plan_reply, split_fragments
+from bytespike.simulator.reply import (
+    ReplyPlan,
+    SimRequest,
+    ToolResult,
+    ToolSpec,
+    UserTurn,
+    plan_reply,
+    split_fragments,
+)
 from bytespike.simulator.state import PrefixCache, SimState
 from bytespike.simulator.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD, canonical_json, tokens
 from bytespike.simulator.wire import (
@@ -116,15 +123,6 @@ def error_body(
 
 
 # ---------------------------------------------------------------- request inspection
-
-
-@dataclass(slots=True)
-class UserTurn:
-    """Trailing user/tool messages (the OpenAI equivalent of Anthropic's last user turn)."""
-
-    text: str = ""
-    images: int = 0
-    tool_results: list[ToolResult] | None = None
 
 
 def _content_text(content: Any) -> tuple[str, int]:

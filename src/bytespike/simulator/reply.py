@@ -65,6 +65,16 @@ class ToolResult:
 
 
 @dataclass(slots=True)
+class UserTurn:
+    """The last user turn as a protocol module extracted it (before validation, so
+    fault directives apply even to requests the provider would reject)."""
+
+    text: str = ""
+    images: int = 0
+    tool_results: list[ToolResult] | None = None
+
+
+@dataclass(slots=True)
 class SimRequest:
     """The protocol-independent view of a chat request."""
 
@@ -122,7 +132,12 @@ class ReplyPlan:
 
 def model_family(model: str) -> str:
     """Model id without date/version suffixes: signatures are bound to the family."""
-    return _MODEL_SUFFIX_RE.sub("", model.strip().lower())
+    family = model.strip().lower()
+    while True:
+        shorter = _MODEL_SUFFIX_RE.sub("", family)
+        if shorter == family:
+            return family
+        family = shorter
 
 
 def sign_thinking(model: str, thinking: str) -> str:

@@ -12,6 +12,10 @@ from .stops import anthropic_stop_to_openai, openai_finish_to_anthropic
 from .usage import anthropic_usage_to_openai, openai_usage_to_anthropic
 
 
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def anthropic_response_to_openai(
     resp: dict, *, model: str, names: ToolNameMap, created: int | None = None
 ) -> dict:
@@ -21,27 +25,30 @@ def anthropic_response_to_openai(
     becomes ``reasoning_content`` plus the verbatim ``thinking_blocks`` (non-standard,
     litellm-compatible) so a client that echoes them keeps Claude's signatures.
     """
+    if not isinstance(resp, dict):
+        resp = {}
     texts: list[str] = []
     reasoning: list[str] = []
     thinking_blocks: list[dict] = []
     tool_calls: list[dict] = []
-    for block in resp.get("content") or ():
+    content = resp.get("content")
+    for block in content if isinstance(content, list) else ():
         if not isinstance(block, dict):
             continue
         t = block.get("type")
         if t == "text":
-            texts.append(block.get("text") or "")
+            texts.append(_str(block.get("text")))
         elif t == "thinking":
-            reasoning.append(block.get("thinking") or "")
+            reasoning.append(_str(block.get("thinking")))
             thinking_blocks.append(
                 {
                     "type": "thinking",
-                    "thinking": block.get("thinking") or "",
-                    "signature": block.get("signature") or "",
+                    "thinking": _str(block.get("thinking")),
+                    "signature": _str(block.get("signature")),
                 }
             )
         elif t == "redacted_thinking":
-            thinking_blocks.append({"type": "redacted_thinking", "data": block.get("data") or ""})
+            thinking_blocks.append({"type": "redacted_thinking", "data": _str(block.get("data"))})
         elif t == "tool_use":
             tool_calls.append(
                 {
@@ -62,7 +69,7 @@ def anthropic_response_to_openai(
     if tool_calls:
         message["tool_calls"] = tool_calls
     return {
-        "id": resp.get("id") or "chatcmpl-unknown",
+        "id": resp.get("id") if isinstance(resp.get("id"), str) and resp.get("id") else "chatcmpl-unknown",
         "object": "chat.completion",
         "created": created if created is not None else int(time.time()),
         "model": model,
@@ -107,9 +114,13 @@ def openai_response_to_anthropic(
     ``provider`` (it has no Anthropic signature); tool arguments become ``input``
     (unparsable model output is kept under ``_raw_arguments``, never dropped).
     """
-    choices = resp.get("choices") or []
-    choice = choices[0] if choices and isinstance(choices[0], dict) else {}
-    msg = choice.get("message") or {}
+    if not isinstance(resp, dict):
+        resp = {}
+    choices = resp.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    msg = choice.get("message")
+    if not isinstance(msg, dict):
+        msg = {}
     content: list[dict] = []
     reasoning = msg.get("reasoning_content")
     if not isinstance(reasoning, str):
@@ -124,13 +135,16 @@ def openai_response_to_anthropic(
         content.append({"type": "text", "text": refusal})
     base_id = anthropic_message_id(resp.get("id"))
     seen: set[str] = set()
-    calls = list(msg.get("tool_calls") or ())
+    raw_calls = msg.get("tool_calls")
+    calls = list(raw_calls) if isinstance(raw_calls, list) else []
     if isinstance(msg.get("function_call"), dict):
         calls.append({"function": msg["function_call"]})
     for n, tc in enumerate(calls):
         if not isinstance(tc, dict):
             continue
-        fn = tc.get("function") or {}
+        fn = tc.get("function")
+        if not isinstance(fn, dict):
+            fn = {}
         raw_id = tc.get("id")
         tid = (
             names.client_id(raw_id)

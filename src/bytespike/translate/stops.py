@@ -27,11 +27,11 @@ def anthropic_stop_to_openai(stop_reason: str | None, has_tool_use: bool) -> str
     """Anthropic ``stop_reason`` → OpenAI ``finish_reason``."""
     if has_tool_use:
         return "tool_calls"
-    return _A2O.get(stop_reason or "end_turn", "stop")
+    return _A2O.get(stop_reason, "stop") if isinstance(stop_reason, str) else "stop"
 
 
 def openai_finish_to_anthropic(finish_reason: str | None, has_tool_use: bool) -> str:
     """OpenAI ``finish_reason`` → Anthropic ``stop_reason`` (unknown values → ``end_turn``)."""
     if has_tool_use:
         return "tool_use"
-    return _O2A.get(finish_reason or "stop", "end_turn")
+    return _O2A.get(finish_reason, "end_turn") if isinstance(finish_reason, str) else "end_turn"

@@ -216,13 +216,17 @@ class OpenAIToAnthropicStream:
         call.pending = []
 
     def _tool_delta(self, tc: dict, out: list[Event]) -> None:
-        tid = tc.get("id") or None
+        tid = tc.get("id")
+        if not tid or not isinstance(tid, str):
+            tid = None
         index = tc.get("index")
         if not isinstance(index, int) or isinstance(index, bool):
             # Missing index (seen from Gemini's endpoint): a new id is a new call.
             index = (max(self._tools) + 1 if self._tools else 0) if tid else self._last_tool_index
         self._last_tool_index = index
-        fn = tc.get("function") or {}
+        fn = tc.get("function")
+        if not isinstance(fn, dict):
+            fn = {}
         call = self._tools.get(index)
         if call is None or (tid and call.upstream_id and tid != call.upstream_id):
             # A new id on an index already used is a new call (Ollama sends every parallel call as index 0).
@@ -232,7 +236,7 @@ class OpenAIToAnthropicStream:
         elif tid and not call.upstream_id:
             call.upstream_id = tid
         name = fn.get("name")
-        if name and not call.name:
+        if name and isinstance(name, str) and not call.name:
             call.name = name
         args = fn.get("arguments")
         if args is not None and not isinstance(args, str):
@@ -262,18 +266,18 @@ class OpenAIToAnthropicStream:
             return []
         out: list[Event] = []
         usage = chunk.get("usage")
-        if usage:
+        if usage and isinstance(usage, dict):
             self._apply_usage(usage)
         if not self._started:
             out.append(self._message_start())
         choices = chunk.get("choices")
-        if not choices:
+        if not choices or not isinstance(choices, list):
             return out
         for choice in choices:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue  # n > 1 is never requested; ignore extra choices defensively
             delta = choice.get("delta")
-            if delta:
+            if delta and isinstance(delta, dict):
                 reasoning = delta.get("reasoning_content")
                 if reasoning is None:
                     reasoning = delta.get("reasoning")
@@ -287,7 +291,9 @@ class OpenAIToAnthropicStream:
                     self._refusal = True
                     self._text(refusal, out)
                 tool_calls = delta.get("tool_calls")
-                if tool_calls:  # `tool_calls: []` next to content is nothing (litellm #29286)
+                if tool_calls and isinstance(
+                    tool_calls, list
+                ):  # `tool_calls: []` next to content is nothing (litellm #29286)
                     for tc in tool_calls:
                         if isinstance(tc, dict):
                             self._tool_delta(tc, out)
@@ -295,7 +301,7 @@ class OpenAIToAnthropicStream:
                 if isinstance(fc, dict):
                     self._tool_delta({"index": 0, "function": fc}, out)
             finish = choice.get("finish_reason")
-            if finish:
+            if finish and isinstance(finish, str):
                 self._finish_reason = finish
                 self._close_open(out)
         return out
@@ -387,52 +393,55 @@ class AnthropicToOpenAIStream:
         kind = event or data.get("type")
         out: list[dict] = []
         if kind == "content_block_delta":
-            info = self._blocks.get(data.get("index"))  # type: ignore[arg-type]
-            d = data.get("delta") or {}
-            dt = d.get("type")
-            if info is None:
+            index = data.get("index")
+            info = self._blocks.get(index) if isinstance(index, int) else None
+            d = data.get("delta")
+            if info is None or not isinstance(d, dict):
                 return out
+            dt = d.get("type")
             if dt == "text_delta":
                 text = d.get("text")
-                if text:
+                if text and isinstance(text, str):
                     out.append(self._chunk({"content": text}))
             elif dt == "input_json_delta":
                 fragment = d.get("partial_json")
-                if fragment and info[0] == _TOOL:
+                if fragment and info[0] == _TOOL and isinstance(fragment, str):
                     info[3] = True
                     out.append(
                         self._chunk({"tool_calls": [{"index": info[1], "function": {"arguments": fragment}}]})
                     )
             elif dt == "thinking_delta":
                 text = d.get("thinking")
-                if text:
+                if text and isinstance(text, str):
                     out.append(self._chunk({"reasoning_content": text}))
             elif dt == "signature_delta":
                 sig = d.get("signature")
-                if sig:
+                if sig and isinstance(sig, str):
                     out.append(self._chunk({"reasoning_signature": sig}))
             return out
         if kind == "content_block_start":
             self._role(out)
             index = data.get("index")
-            block = data.get("content_block") or {}
+            block = data.get("content_block")
+            if not isinstance(index, int) or not isinstance(block, dict):
+                return out
             bt = block.get("type")
             if bt == "text":
-                self._blocks[index] = [_TEXT, None, None, False]  # type: ignore[index]
-                if block.get("text"):
+                self._blocks[index] = [_TEXT, None, None, False]
+                if block.get("text") and isinstance(block["text"], str):
                     out.append(self._chunk({"content": block["text"]}))
             elif bt == "thinking":
-                self._blocks[index] = [_THINKING, None, None, False]  # type: ignore[index]
-                if block.get("thinking"):
+                self._blocks[index] = [_THINKING, None, None, False]
+                if block.get("thinking") and isinstance(block["thinking"], str):
                     out.append(self._chunk({"reasoning_content": block["thinking"]}))
             elif bt == "redacted_thinking":
-                self._blocks[index] = [_OTHER, None, None, False]  # type: ignore[index]
-                if block.get("data"):
+                self._blocks[index] = [_OTHER, None, None, False]
+                if block.get("data") and isinstance(block["data"], str):
                     out.append(self._chunk({"redacted_thinking": block["data"]}))
             elif bt == "tool_use":
                 tool_index = self._tool_count
                 self._tool_count += 1
-                self._blocks[index] = [_TOOL, tool_index, block.get("input"), False]  # type: ignore[index]
+                self._blocks[index] = [_TOOL, tool_index, block.get("input"), False]
                 call = {
                     "index": tool_index,
                     "id": self.names.client_id(str(block.get("id") or f"toolu_{tool_index}")),
@@ -444,25 +453,34 @@ class AnthropicToOpenAIStream:
                 }
                 out.append(self._chunk({"tool_calls": [call]}))
             else:  # server tools and their results have no Chat Completions equivalent
-                self._blocks[index] = [_OTHER, None, None, False]  # type: ignore[index]
+                self._blocks[index] = [_OTHER, None, None, False]
             return out
         if kind == "content_block_stop":
-            info = self._blocks.get(data.get("index"))  # type: ignore[arg-type]
-            if info is not None and info[0] == _TOOL and not info[3] and info[2]:
+            index = data.get("index")
+            info = self._blocks.get(index) if isinstance(index, int) else None
+            if (
+                info is not None
+                and info[0] == _TOOL
+                and not info[3]
+                and info[2]
+                and isinstance(info[2], dict)
+            ):
                 # Input given whole in content_block_start (some proxies do this): send it now.
                 info[3] = True
                 args = json.dumps(info[2], ensure_ascii=False)
                 out.append(self._chunk({"tool_calls": [{"index": info[1], "function": {"arguments": args}}]}))
             return out
         if kind == "message_start":
-            message = data.get("message") or {}
-            self.usage = merge_anthropic_usage(self.usage, message.get("usage"))
+            message = data.get("message")
+            if isinstance(message, dict):
+                self.usage = merge_anthropic_usage(self.usage, message.get("usage"))
             self._role(out)
             return out
         if kind == "message_delta":
             self.usage = merge_anthropic_usage(self.usage, data.get("usage"))
-            stop = (data.get("delta") or {}).get("stop_reason")
-            if stop:
+            d = data.get("delta")
+            stop = d.get("stop_reason") if isinstance(d, dict) else None
+            if stop and isinstance(stop, str):
                 self._stop_reason = stop
                 if not self._finish_sent:
                     self._role(out)

@@ -21,6 +21,10 @@ def _int(value: Any) -> int:
     return 0
 
 
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def openai_usage_to_anthropic(u: dict | None) -> dict:
     """OpenAI (or DeepSeek/Ark) usage → Anthropic usage.
 
@@ -28,14 +32,14 @@ def openai_usage_to_anthropic(u: dict | None) -> dict:
     ``prompt_cache_hit_tokens``); cache_creation = ``cache_write_tokens``;
     ``output_tokens_details.thinking_tokens`` when the reasoning count is known.
     """
-    if not u:
+    if not u or not isinstance(u, dict):
         return {
             "input_tokens": 0,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
             "output_tokens": 0,
         }
-    details = u.get("prompt_tokens_details") or {}
+    details = _dict(u.get("prompt_tokens_details"))
     prompt = _int(u.get("prompt_tokens"))
     cached = _int(details.get("cached_tokens"))
     if not cached and "prompt_cache_hit_tokens" in u:
@@ -49,7 +53,7 @@ def openai_usage_to_anthropic(u: dict | None) -> dict:
         "cache_read_input_tokens": cached,
         "output_tokens": _int(u.get("completion_tokens")),
     }
-    cdetails = u.get("completion_tokens_details") or {}
+    cdetails = _dict(u.get("completion_tokens_details"))
     if cdetails.get("reasoning_tokens") is not None:
         out["output_tokens_details"] = {"thinking_tokens": _int(cdetails.get("reasoning_tokens"))}
     return out
@@ -62,7 +66,7 @@ def anthropic_usage_to_openai(u: dict | None) -> dict:
     ``cache_write_tokens`` = cache_creation; ``reasoning_tokens`` when Anthropic reports
     ``output_tokens_details.thinking_tokens``.
     """
-    u = u or {}
+    u = _dict(u)
     inp = _int(u.get("input_tokens"))
     read = _int(u.get("cache_read_input_tokens"))
     write = _int(u.get("cache_creation_input_tokens"))
@@ -74,7 +78,7 @@ def anthropic_usage_to_openai(u: dict | None) -> dict:
         "total_tokens": prompt + out_tokens,
         "prompt_tokens_details": {"cached_tokens": read, "cache_write_tokens": write},
     }
-    odetails = u.get("output_tokens_details") or {}
+    odetails = _dict(u.get("output_tokens_details"))
     if odetails.get("thinking_tokens") is not None:
         result["completion_tokens_details"] = {"reasoning_tokens": _int(odetails.get("thinking_tokens"))}
     return result
@@ -83,7 +87,7 @@ def anthropic_usage_to_openai(u: dict | None) -> dict:
 def merge_anthropic_usage(current: dict | None, update: dict | None) -> dict:
     """Fold a ``message_delta`` usage (cumulative, possibly partial) into what we have."""
     merged = dict(current or {})
-    if update:
+    if isinstance(update, dict):
         for key, value in update.items():
             if value is not None:
                 merged[key] = value
