@@ -38,29 +38,52 @@ CLAUDE_STREAM_THINKING_TOOL: list[tuple[str, dict]] = [
     ("ping", {"type": "ping"}),
     (
         "content_block_start",
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+        },
     ),
     (
         "content_block_delta",
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "The user wants "}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "The user wants "},
+        },
     ),
     (
         "content_block_delta",
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "the weather."}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "the weather."},
+        },
     ),
     (
         "content_block_delta",
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": CLAUDE_SIG}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "signature_delta", "signature": CLAUDE_SIG},
+        },
     ),
     ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-    ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}),
+    (
+        "content_block_start",
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+    ),
     (
         "content_block_delta",
         {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "I'll check "}},
     ),
     (
         "content_block_delta",
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "the weather in Paris."}},
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "text_delta", "text": "the weather in Paris."},
+        },
     ),
     ("content_block_stop", {"type": "content_block_stop", "index": 1}),
     (
@@ -68,20 +91,37 @@ CLAUDE_STREAM_THINKING_TOOL: list[tuple[str, dict]] = [
         {
             "type": "content_block_start",
             "index": 2,
-            "content_block": {"type": "tool_use", "id": "toolu_01T1x1fJ34qAmk2tNTrN7Up6", "name": "get_weather", "input": {}},
+            "content_block": {
+                "type": "tool_use",
+                "id": "toolu_01T1x1fJ34qAmk2tNTrN7Up6",
+                "name": "get_weather",
+                "input": {},
+            },
         },
     ),
     (
         "content_block_delta",
-        {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": ""}},
+        {
+            "type": "content_block_delta",
+            "index": 2,
+            "delta": {"type": "input_json_delta", "partial_json": ""},
+        },
     ),
     (
         "content_block_delta",
-        {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": '{"location": "Pa'}},
+        {
+            "type": "content_block_delta",
+            "index": 2,
+            "delta": {"type": "input_json_delta", "partial_json": '{"location": "Pa'},
+        },
     ),
     (
         "content_block_delta",
-        {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": 'ris", "unit": "c"}'}},
+        {
+            "type": "content_block_delta",
+            "index": 2,
+            "delta": {"type": "input_json_delta", "partial_json": 'ris", "unit": "c"}'},
+        },
     ),
     ("content_block_stop", {"type": "content_block_stop", "index": 2}),
     (
@@ -117,14 +157,27 @@ CLAUDE_STREAM_TEXT: list[tuple[str, dict]] = [
             },
         },
     ),
-    ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+    (
+        "content_block_start",
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    ),
     ("ping", {"type": "ping"}),
-    ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}}),
-    ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "!"}}),
+    (
+        "content_block_delta",
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}},
+    ),
+    (
+        "content_block_delta",
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "!"}},
+    ),
     ("content_block_stop", {"type": "content_block_stop", "index": 0}),
     (
         "message_delta",
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 15}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 15},
+        },
     ),
     ("message_stop", {"type": "message_stop"}),
 ]
@@ -156,7 +209,9 @@ CLAUDE_RESPONSE_TOOL: dict[str, Any] = {
 }
 
 
-def _oai_chunk(delta: dict, finish: str | None = None, *, cid: str = "chatcmpl-AxYz", model: str = "gpt-4o-2024-08-06") -> dict:
+def _oai_chunk(
+    delta: dict, finish: str | None = None, *, cid: str = "chatcmpl-AxYz", model: str = "gpt-4o-2024-08-06"
+) -> dict:
     return {
         "id": cid,
         "object": "chat.completion.chunk",
@@ -174,7 +229,12 @@ OPENAI_STREAM_PARALLEL_TOOLS: list[dict] = [
     _oai_chunk(
         {
             "tool_calls": [
-                {"index": 0, "id": "call_DdmO9pD3xa9XTPNJ32zg2hcA", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+                {
+                    "index": 0,
+                    "id": "call_DdmO9pD3xa9XTPNJ32zg2hcA",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": ""},
+                }
             ]
         }
     ),
@@ -183,7 +243,12 @@ OPENAI_STREAM_PARALLEL_TOOLS: list[dict] = [
     _oai_chunk(
         {
             "tool_calls": [
-                {"index": 1, "id": "call_ABCd8WjLfBf0iMnJ3Jbq7lqV", "type": "function", "function": {"name": "get_time", "arguments": ""}}
+                {
+                    "index": 1,
+                    "id": "call_ABCd8WjLfBf0iMnJ3Jbq7lqV",
+                    "type": "function",
+                    "function": {"name": "get_time", "arguments": ""},
+                }
             ]
         }
     ),
@@ -253,7 +318,12 @@ DEEPSEEK_STREAM_REASONING_TOOL: list[dict] = [
     _ds_chunk(
         {
             "tool_calls": [
-                {"index": 0, "id": "call_00_f1mJ0nB6Zq", "type": "function", "function": {"name": "Bash", "arguments": ""}}
+                {
+                    "index": 0,
+                    "id": "call_00_f1mJ0nB6Zq",
+                    "type": "function",
+                    "function": {"name": "Bash", "arguments": ""},
+                }
             ]
         }
     ),
@@ -270,7 +340,12 @@ OLLAMA_STREAM_INDEX0: list[dict] = [
             "role": "assistant",
             "content": "",
             "tool_calls": [
-                {"id": "call_8ibc3xm1", "index": 0, "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+                {
+                    "id": "call_8ibc3xm1",
+                    "index": 0,
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                }
             ],
         },
         model="qwen3:8b",
@@ -281,7 +356,12 @@ OLLAMA_STREAM_INDEX0: list[dict] = [
             "role": "assistant",
             "content": "",
             "tool_calls": [
-                {"id": "call_x2k9d0qa", "index": 0, "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Tokyo"}'}}
+                {
+                    "id": "call_x2k9d0qa",
+                    "index": 0,
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Tokyo"}'},
+                }
             ],
         },
         model="qwen3:8b",
@@ -296,8 +376,16 @@ GEMINI_COMPAT_STREAM: list[dict] = [
         {
             "role": "assistant",
             "tool_calls": [
-                {"id": "function-call-1537", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}},
-                {"id": "function-call-1538", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'}},
+                {
+                    "id": "function-call-1537",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                },
+                {
+                    "id": "function-call-1538",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'},
+                },
             ],
         },
         "tool_calls",
@@ -375,7 +463,9 @@ DEEPSEEK_RESPONSE_REASONING: dict[str, Any] = {
 
 # --- Requests ---
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-PDF_B64 = "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoKdHJhaWxlcgo8PC9Sb290IDEgMCBSPj4KJSVFT0YK"
+PDF_B64 = (
+    "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoKdHJhaWxlcgo8PC9Sb290IDEgMCBSPj4KJSVFT0YK"
+)
 
 # What Claude Code sends (abridged): cached system blocks, tools, adaptive-free thinking, a tool loop.
 CLAUDE_CODE_REQUEST: dict[str, Any] = {
@@ -398,13 +488,22 @@ CLAUDE_CODE_REQUEST: dict[str, Any] = {
             "content": [
                 {"type": "thinking", "thinking": "I should run ls.", "signature": CLAUDE_SIG},
                 {"type": "text", "text": "Running ls."},
-                {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "Bash", "input": {"command": "ls"}},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_01A09q90qw90lq917835lq9",
+                    "name": "Bash",
+                    "input": {"command": "ls"},
+                },
             ],
         },
         {
             "role": "user",
             "content": [
-                {"type": "tool_result", "tool_use_id": "toolu_01A09q90qw90lq917835lq9", "content": "a.py\nb.py"},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_01A09q90qw90lq917835lq9",
+                    "content": "a.py\nb.py",
+                },
                 {"type": "text", "text": "Now read a.py"},
             ],
         },
@@ -413,7 +512,11 @@ CLAUDE_CODE_REQUEST: dict[str, Any] = {
         {
             "name": "Bash",
             "description": "Run a shell command",
-            "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
+            "input_schema": {
+                "type": "object",
+                "properties": {"command": {"type": "string"}},
+                "required": ["command"],
+            },
         },
         {
             "name": "mcp__github__create_pull_request_with_a_really_long_descriptive_name_v2",
@@ -435,27 +538,50 @@ CLAUDE_CODE_REQUEST: dict[str, Any] = {
 OPENAI_CLIENT_REQUEST: dict[str, Any] = {
     "model": "claude-sonnet-4-5",
     "messages": [
-        {"role": "system", "content": [{"type": "text", "text": "Big cached prompt", "cache_control": {"type": "ephemeral"}}]},
+        {
+            "role": "system",
+            "content": [
+                {"type": "text", "text": "Big cached prompt", "cache_control": {"type": "ephemeral"}}
+            ],
+        },
         {"role": "developer", "content": "Answer in French."},
         {
             "role": "user",
             "content": [
                 {"type": "text", "text": "What's in this image and PDF?"},
-                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}", "detail": "high"}},
+                {
+                    "type": "image_url",
+                    "image_url": {"url": f"data:image/png;base64,{PNG_B64}", "detail": "high"},
+                },
                 {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}},
-                {"type": "file", "file": {"filename": "spec.pdf", "file_data": f"data:application/pdf;base64,{PDF_B64}"}},
+                {
+                    "type": "file",
+                    "file": {"filename": "spec.pdf", "file_data": f"data:application/pdf;base64,{PDF_B64}"},
+                },
             ],
         },
         {
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q":"cat"}'}},
-                {"id": "functions.lookup:1", "type": "function", "function": {"name": "lookup", "arguments": '{"q":"pdf"}'}},
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"q":"cat"}'},
+                },
+                {
+                    "id": "functions.lookup:1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"q":"pdf"}'},
+                },
             ],
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "a cat"},
-        {"role": "tool", "tool_call_id": "functions.lookup:1", "content": [{"type": "text", "text": "a spec"}]},
+        {
+            "role": "tool",
+            "tool_call_id": "functions.lookup:1",
+            "content": [{"type": "text", "text": "a spec"}],
+        },
         {"role": "user", "content": "Thanks, summarise."},
     ],
     "tools": [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fixtures_translate import (  # noqa: E402
+from fixtures_translate import (
     CLAUDE_CODE_REQUEST,
     CLAUDE_SIG,
     CLAUDE_STREAM_THINKING_TOOL,
@@ -21,7 +21,7 @@ from fixtures_translate import (  # noqa: E402
     fresh,
 )
 
-from bytespike.translate import (  # noqa: E402
+from bytespike.translate import (
     AnthropicToOpenAIStream,
     OpenAIToAnthropicStream,
     ToolNameMap,
@@ -37,11 +37,21 @@ from bytespike.translate import (  # noqa: E402
     strip_foreign_thinking,
 )
 
-VALID_STOPS = {"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded"}
+VALID_STOPS = {
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
+    "model_context_window_exceeded",
+}
 
 
 def o2a_stream(chunks: list[dict], *, hint: int = 10, provider: str = "openai") -> list[tuple[str, dict]]:
-    s = OpenAIToAnthropicStream(model="m", message_id="msg_x", names=ToolNameMap(), input_tokens_hint=hint, provider=provider)
+    s = OpenAIToAnthropicStream(
+        model="m", message_id="msg_x", names=ToolNameMap(), input_tokens_hint=hint, provider=provider
+    )
     events: list = []
     for c in fresh(chunks):
         events.extend(s.feed(c))
@@ -51,7 +61,9 @@ def o2a_stream(chunks: list[dict], *, hint: int = 10, provider: str = "openai") 
 
 
 def a2o_stream(events: list[tuple[str, dict]]) -> list[dict]:
-    s = AnthropicToOpenAIStream(model="m", completion_id="chatcmpl-x", created=1, include_usage=True, names=ToolNameMap())
+    s = AnthropicToOpenAIStream(
+        model="m", completion_id="chatcmpl-x", created=1, include_usage=True, names=ToolNameMap()
+    )
     chunks: list = []
     for name, data in fresh(events):
         chunks.extend(s.feed(name, data))
@@ -61,7 +73,14 @@ def a2o_stream(events: list[tuple[str, dict]]) -> list[dict]:
 
 
 def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> dict:
-    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "x", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], "usage": usage}
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "x",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        "usage": usage,
+    }
 
 
 def tool_frag(index: int, args: str, *, tid: str | None = None, name: str | None = None) -> dict:
@@ -105,7 +124,12 @@ def test_litellm_25561_gemini_calls_produce_deltas_and_clean_ids() -> None:
 
 
 def test_litellm_29286_empty_tool_calls_with_content_is_text() -> None:
-    events = o2a_stream([chunk({"role": "assistant", "content": "Hello", "tool_calls": []}), chunk({"content": " world", "tool_calls": []}, "stop")])
+    events = o2a_stream(
+        [
+            chunk({"role": "assistant", "content": "Hello", "tool_calls": []}),
+            chunk({"content": " world", "tool_calls": []}, "stop"),
+        ]
+    )
     deltas = [d["delta"]["type"] for n, d in events if n == "content_block_delta"]
     assert deltas == ["text_delta", "text_delta"]
     assert assemble_anthropic_events(events)["content"] == [{"type": "text", "text": "Hello world"}]
@@ -113,7 +137,11 @@ def test_litellm_29286_empty_tool_calls_with_content_is_text() -> None:
 
 def test_litellm_34692_no_empty_text_block_and_tool_use_stop() -> None:
     # role chunk with content "", tool call, and an upstream that says finish_reason "stop"
-    chunks = [chunk({"role": "assistant", "content": ""}), tool_frag(0, '{"a":1}', tid="call_1", name="f"), chunk({"content": ""}, "stop")]
+    chunks = [
+        chunk({"role": "assistant", "content": ""}),
+        tool_frag(0, '{"a":1}', tid="call_1", name="f"),
+        chunk({"content": ""}, "stop"),
+    ]
     events = o2a_stream(chunks)
     msg = assemble_anthropic_events(events)
     assert [b["type"] for b in msg["content"]] == ["tool_use"]
@@ -121,7 +149,12 @@ def test_litellm_34692_no_empty_text_block_and_tool_use_stop() -> None:
 
 
 def test_litellm_37273_single_stop_per_tool_block() -> None:
-    chunks = [*OPENAI_STREAM_PARALLEL_TOOLS[:-2], chunk({}, "tool_calls"), chunk({}, "tool_calls"), OPENAI_STREAM_PARALLEL_TOOLS[-1]]
+    chunks = [
+        *OPENAI_STREAM_PARALLEL_TOOLS[:-2],
+        chunk({}, "tool_calls"),
+        chunk({}, "tool_calls"),
+        OPENAI_STREAM_PARALLEL_TOOLS[-1],
+    ]
     events = o2a_stream(chunks)
     stops = Counter(d["index"] for n, d in events if n == "content_block_stop")
     assert stops == {0: 1, 1: 1}
@@ -146,12 +179,25 @@ def test_litellm_32357_thinking_not_in_text_block() -> None:
 
 
 def test_litellm_31069_cache_tokens_in_message_start() -> None:
-    events = o2a_stream([chunk({"content": "x"}, usage={"prompt_tokens": 2000, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 1500}})])
+    events = o2a_stream(
+        [
+            chunk(
+                {"content": "x"},
+                usage={
+                    "prompt_tokens": 2000,
+                    "completion_tokens": 1,
+                    "prompt_tokens_details": {"cached_tokens": 1500},
+                },
+            )
+        ]
+    )
     usage = events[0][1]["message"]["usage"]
     assert usage["cache_read_input_tokens"] == 1500 and usage["input_tokens"] == 500
     # without early usage the fields are still present (integers), and the final delta has them all
     events = o2a_stream(DEEPSEEK_STREAM_REASONING_TOOL, hint=1500, provider="deepseek")
-    assert {"cache_read_input_tokens", "cache_creation_input_tokens"} <= events[0][1]["message"]["usage"].keys()
+    assert {"cache_read_input_tokens", "cache_creation_input_tokens"} <= events[0][1]["message"][
+        "usage"
+    ].keys()
     final = events[-2][1]["usage"]
     assert final["cache_read_input_tokens"] == 1280 and final["input_tokens"] == 220
 
@@ -172,14 +218,24 @@ def test_litellm_13373_every_delta_has_its_block() -> None:
 
 
 def test_litellm_25477_tool_choice_without_tools_dropped() -> None:
-    req = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}], "tool_choice": {"type": "auto"}}
+    req = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": "x"}],
+        "tool_choice": {"type": "auto"},
+    }
     out, _ = anthropic_request_to_openai(req)
     assert "tool_choice" not in out and "tools" not in out
 
 
 def test_litellm_30557_custom_tool_type_not_merged_into_parameters() -> None:
     schema = {"type": "object", "properties": {"p": {"type": "string"}}}
-    req = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "custom", "name": "t", "input_schema": schema}]}
+    req = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": "x"}],
+        "tools": [{"type": "custom", "name": "t", "input_schema": schema}],
+    }
     out, _ = anthropic_request_to_openai(req)
     assert out["tools"][0] == {"type": "function", "function": {"name": "t", "parameters": schema}}
 
@@ -204,7 +260,9 @@ def test_litellm_20021_no_anthropic_beta_in_body() -> None:
 
 
 def test_newapi_4395_input_tokens_exclude_cached() -> None:
-    u = openai_usage_to_anthropic({"prompt_tokens": 10000, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 9000}})
+    u = openai_usage_to_anthropic(
+        {"prompt_tokens": 10000, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 9000}}
+    )
     assert u["input_tokens"] == 1000 and u["cache_read_input_tokens"] == 9000
 
 
@@ -212,8 +270,17 @@ def test_newapi_5335_cache_control_kept_openai_to_claude() -> None:
     req = {
         "model": "claude",
         "messages": [
-            {"role": "system", "content": [{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}]},
-            {"role": "user", "content": [{"type": "text", "text": "doc", "cache_control": {"type": "ephemeral", "ttl": "1h"}}, {"type": "text", "text": "q"}]},
+            {
+                "role": "system",
+                "content": [{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "doc", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+                    {"type": "text", "text": "q"},
+                ],
+            },
         ],
     }
     out, _ = openai_request_to_anthropic(req)
@@ -267,9 +334,13 @@ def test_newapi_4795_reasoning_content_kept_on_tool_calls() -> None:
 def test_ccr_1050_deepseek_reasoning_content_echoed() -> None:
     # non-streaming DeepSeek answer with a tool call, sent back next turn
     resp = fresh(DEEPSEEK_RESPONSE_REASONING)
-    resp["choices"][0]["message"]["tool_calls"] = [{"id": "call_0", "type": "function", "function": {"name": "calc", "arguments": '{"x": 1}'}}]
+    resp["choices"][0]["message"]["tool_calls"] = [
+        {"id": "call_0", "type": "function", "function": {"name": "calc", "arguments": '{"x": 1}'}}
+    ]
     resp["choices"][0]["finish_reason"] = "tool_calls"
-    message = openai_response_to_anthropic(resp, model="deepseek-reasoner", names=ToolNameMap(), provider="deepseek")
+    message = openai_response_to_anthropic(
+        resp, model="deepseek-reasoner", names=ToolNameMap(), provider="deepseek"
+    )
     history = {
         "model": "deepseek-reasoner",
         "max_tokens": 100,
@@ -278,18 +349,31 @@ def test_ccr_1050_deepseek_reasoning_content_echoed() -> None:
             {"role": "assistant", "content": message["content"]},
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_0", "content": "1"}]},
             # an earlier turn from Claude (no DeepSeek reasoning) that made a tool call
-            {"role": "assistant", "content": [{"type": "thinking", "thinking": "claude", "signature": CLAUDE_SIG}, {"type": "tool_use", "id": "toolu_9", "name": "calc", "input": {}}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "claude", "signature": CLAUDE_SIG},
+                    {"type": "tool_use", "id": "toolu_9", "name": "calc", "input": {}},
+                ],
+            },
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "2"}]},
         ],
     }
     out, _ = anthropic_request_to_openai(history, target="deepseek")
     assistants = [m for m in out["messages"] if m["role"] == "assistant"]
     assert assistants[0]["reasoning_content"] == "Compare 9.11 and 9.8: 9.8 = 9.80 > 9.11."
-    assert assistants[1]["reasoning_content"] == ""  # present (DeepSeek 400s without it), Claude's text not leaked
+    assert (
+        assistants[1]["reasoning_content"] == ""
+    )  # present (DeepSeek 400s without it), Claude's text not leaked
 
 
 def test_ccr_1378_no_contradictory_reasoning_switch() -> None:
-    req = {"model": "deepseek-chat", "max_tokens": 100, "messages": [{"role": "user", "content": "x"}], "thinking": {"type": "disabled"}}
+    req = {
+        "model": "deepseek-chat",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "x"}],
+        "thinking": {"type": "disabled"},
+    }
     out, _ = anthropic_request_to_openai(req, target="deepseek")
     assert out["thinking"] == {"type": "disabled"}
     assert "reasoning_effort" not in out and "reasoning" not in out
@@ -297,7 +381,10 @@ def test_ccr_1378_no_contradictory_reasoning_switch() -> None:
 
 def test_ccr_262_model_field_always_present() -> None:
     for target in ("openai", "deepseek", "ark"):
-        out, _ = anthropic_request_to_openai({"model": "deepseek-chat", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, target=target)
+        out, _ = anthropic_request_to_openai(
+            {"model": "deepseek-chat", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]},
+            target=target,
+        )
         assert out["model"] == "deepseek-chat"
 
 
@@ -316,7 +403,11 @@ def test_1rgs_no_done_after_message_stop() -> None:
 
 
 def test_1rgs_no_nonstandard_error_stop_reason() -> None:
-    for chunks in (OPENAI_STREAM_PARALLEL_TOOLS, DEEPSEEK_STREAM_REASONING_TOOL, [chunk({"content": "x"}, "weird_reason")]):
+    for chunks in (
+        OPENAI_STREAM_PARALLEL_TOOLS,
+        DEEPSEEK_STREAM_REASONING_TOOL,
+        [chunk({"content": "x"}, "weird_reason")],
+    ):
         events = o2a_stream(chunks)
         assert events[-2][1]["delta"]["stop_reason"] in VALID_STOPS
 
@@ -333,8 +424,14 @@ def test_1rgs_tool_result_not_flattened() -> None:
         "max_tokens": 5,
         "messages": [
             {"role": "user", "content": "x"},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": content}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": content}],
+            },
         ],
     }
     oai, _ = anthropic_request_to_openai(req)
@@ -346,8 +443,21 @@ def test_1rgs_thinking_document_and_cache_control_kept_for_claude() -> None:
     req = {
         "model": "claude",
         "messages": [
-            {"role": "user", "content": [{"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"}, "cache_control": {"type": "ephemeral"}}]},
-            {"role": "assistant", "content": "ok", "thinking_blocks": [{"type": "thinking", "thinking": "t", "signature": CLAUDE_SIG}]},
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "file",
+                        "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"},
+                        "cache_control": {"type": "ephemeral"},
+                    }
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": "ok",
+                "thinking_blocks": [{"type": "thinking", "thinking": "t", "signature": CLAUDE_SIG}],
+            },
             {"role": "user", "content": "next"},
         ],
     }
@@ -360,14 +470,21 @@ def test_1rgs_thinking_document_and_cache_control_kept_for_claude() -> None:
 def test_1rgs_usage_has_input_and_output() -> None:
     events = o2a_stream(OPENAI_STREAM_PARALLEL_TOOLS)
     usage = events[-2][1]["usage"]
-    assert usage["input_tokens"] == 176 and usage["output_tokens"] == 48 and usage["cache_read_input_tokens"] == 1024
+    assert (
+        usage["input_tokens"] == 176
+        and usage["output_tokens"] == 48
+        and usage["cache_read_input_tokens"] == 1024
+    )
 
 
 # --- others -------------------------------------------------------------------------
 
 
 def test_cliproxy_3799_no_signature_only_thinking_block() -> None:
-    chunks = [chunk({"role": "assistant", "content": None, "reasoning_content": ""}), chunk({"reasoning_content": None, "content": "hi"}, "tool_calls")]
+    chunks = [
+        chunk({"role": "assistant", "content": None, "reasoning_content": ""}),
+        chunk({"reasoning_content": None, "content": "hi"}, "tool_calls"),
+    ]
     events = o2a_stream(chunks, provider="deepseek")
     msg = assemble_anthropic_events(events)
     assert [b["type"] for b in msg["content"]] == ["text"]
@@ -375,18 +492,44 @@ def test_cliproxy_3799_no_signature_only_thinking_block() -> None:
 
 
 def test_cliproxy_5956_cache_write_deducted() -> None:
-    u = openai_usage_to_anthropic({"prompt_tokens": 3000, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 1000, "cache_write_tokens": 1800}})
-    assert u == {"input_tokens": 200, "cache_creation_input_tokens": 1800, "cache_read_input_tokens": 1000, "output_tokens": 1}
+    u = openai_usage_to_anthropic(
+        {
+            "prompt_tokens": 3000,
+            "completion_tokens": 1,
+            "prompt_tokens_details": {"cached_tokens": 1000, "cache_write_tokens": 1800},
+        }
+    )
+    assert u == {
+        "input_tokens": 200,
+        "cache_creation_input_tokens": 1800,
+        "cache_read_input_tokens": 1000,
+        "output_tokens": 1,
+    }
 
 
 def test_cliproxy_1584_foreign_signature_stripped_for_claude() -> None:
     ds_thinking = {"type": "thinking", "thinking": "from deepseek", "signature": origin_signature("deepseek")}
-    req = {"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": [ds_thinking, {"type": "text", "text": "a"}]}, {"role": "user", "content": "y"}]}
+    req = {
+        "model": "claude",
+        "max_tokens": 5,
+        "messages": [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": [ds_thinking, {"type": "text", "text": "a"}]},
+            {"role": "user", "content": "y"},
+        ],
+    }
     out = strip_foreign_thinking(req)
     assert out["messages"][1]["content"] == [{"type": "text", "text": "a"}]
     assert req["messages"][1]["content"][0] is ds_thinking  # input not mutated
     # the same via the chat surface: a marked signature never reaches Claude
-    oai = {"model": "claude", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "a", "thinking_blocks": [ds_thinking]}, {"role": "user", "content": "y"}]}
+    oai = {
+        "model": "claude",
+        "messages": [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": "a", "thinking_blocks": [ds_thinking]},
+            {"role": "user", "content": "y"},
+        ],
+    }
     assert openai_request_to_anthropic(oai)[0]["messages"][1]["content"] == [{"type": "text", "text": "a"}]
 
 
@@ -398,14 +541,20 @@ def test_claude_code_16785_stop_reason_in_message_delta() -> None:
 
 def test_claude_code_53473_no_empty_text_blocks() -> None:
     # stream side: empty content deltas never open a text block
-    events = o2a_stream([chunk({"role": "assistant", "content": ""}), chunk({"content": ""}), chunk({"content": ""}, "stop")])
+    events = o2a_stream(
+        [chunk({"role": "assistant", "content": ""}), chunk({"content": ""}), chunk({"content": ""}, "stop")]
+    )
     assert not any(n == "content_block_start" for n, _ in events)
     # request side: empty text parts and empty assistant strings are not sent to Claude
     req = {
         "model": "claude",
         "messages": [
             {"role": "user", "content": [{"type": "text", "text": ""}, {"type": "text", "text": "q"}]},
-            {"role": "assistant", "content": "", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+            },
             {"role": "tool", "tool_call_id": "c", "content": ""},
         ],
     }
@@ -419,7 +568,10 @@ def test_claude_code_53473_no_empty_text_blocks() -> None:
 def test_ollama_parallel_index_zero() -> None:
     events = o2a_stream(OLLAMA_STREAM_INDEX0)
     msg = assemble_anthropic_events(events)
-    assert [(b["id"], b["input"]) for b in msg["content"]] == [("call_8ibc3xm1", {"city": "Paris"}), ("call_x2k9d0qa", {"city": "Tokyo"})]
+    assert [(b["id"], b["input"]) for b in msg["content"]] == [
+        ("call_8ibc3xm1", {"city": "Paris"}),
+        ("call_x2k9d0qa", {"city": "Tokyo"}),
+    ]
 
 
 def test_openai_python_2806_tool_call_deltas_have_index() -> None:
@@ -432,18 +584,65 @@ def test_openai_python_2806_tool_call_deltas_have_index() -> None:
 
 def test_portkey_1275_parallel_tool_calls_indexed_from_zero() -> None:
     events = [
-        ("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": 1, "output_tokens": 1}}}),
-        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Two calls."}}),
+        (
+            "message_start",
+            {"type": "message_start", "message": {"usage": {"input_tokens": 1, "output_tokens": 1}}},
+        ),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": "Two calls."},
+            },
+        ),
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_a", "name": "f", "input": {}}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"n": 1}'}}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 1,
+                "content_block": {"type": "tool_use", "id": "toolu_a", "name": "f", "input": {}},
+            },
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": '{"n": 1}'},
+            },
+        ),
         ("content_block_stop", {"type": "content_block_stop", "index": 1}),
-        ("content_block_start", {"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "toolu_b", "name": "f", "input": {}}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": '{"n": 2}'}}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 2,
+                "content_block": {"type": "tool_use", "id": "toolu_b", "name": "f", "input": {}},
+            },
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 2,
+                "delta": {"type": "input_json_delta", "partial_json": '{"n": 2}'},
+            },
+        ),
         ("content_block_stop", {"type": "content_block_stop", "index": 2}),
-        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}}),
+        (
+            "message_delta",
+            {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}},
+        ),
         ("message_stop", {"type": "message_stop"}),
     ]
     msg = assemble_openai_chunks(a2o_stream(events))
-    assert [(t["id"], t["arguments"]) for t in msg["tool_calls"]] == [("toolu_a", '{"n": 1}'), ("toolu_b", '{"n": 2}')]
+    assert [(t["id"], t["arguments"]) for t in msg["tool_calls"]] == [
+        ("toolu_a", '{"n": 1}'),
+        ("toolu_b", '{"n": 2}'),
+    ]

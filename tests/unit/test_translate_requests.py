@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fixtures_translate import (  # noqa: E402
+from fixtures_translate import (
     CLAUDE_CODE_REQUEST,
     CLAUDE_SIG,
     OPENAI_CLIENT_REQUEST,
@@ -20,7 +20,7 @@ from fixtures_translate import (  # noqa: E402
     fresh,
 )
 
-from bytespike.translate import (  # noqa: E402
+from bytespike.translate import (
     DEFAULT_MAX_TOKENS,
     ToolNameMap,
     TranslationError,
@@ -64,7 +64,15 @@ class TestOpenAIToAnthropicFixture:
         assert self.out["stream"] is True
 
     def test_dropped_fields(self) -> None:
-        for key in ("seed", "presence_penalty", "frequency_penalty", "logit_bias", "stream_options", "user", "n"):
+        for key in (
+            "seed",
+            "presence_penalty",
+            "frequency_penalty",
+            "logit_bias",
+            "stream_options",
+            "user",
+            "n",
+        ):
             assert key not in self.out
 
     def test_system_blocks_keep_cache_control(self) -> None:
@@ -78,7 +86,10 @@ class TestOpenAIToAnthropicFixture:
         assert first["role"] == "user"
         text, img, url_img, doc = first["content"]
         assert text == {"type": "text", "text": "What's in this image and PDF?"}
-        assert img == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}}
+        assert img == {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64},
+        }
         assert url_img == {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}}
         assert doc == {
             "type": "document",
@@ -111,7 +122,11 @@ class TestOpenAIToAnthropicFixture:
             {
                 "name": "lookup",
                 "description": "Look something up",
-                "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]},
+                "input_schema": {
+                    "type": "object",
+                    "properties": {"q": {"type": "string"}},
+                    "required": ["q"],
+                },
                 "strict": True,
             }
         ]
@@ -175,7 +190,9 @@ def test_invalid_tool_arguments_rejected_with_param() -> None:
             user("x"),
             {
                 "role": "assistant",
-                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{not json"}}],
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{not json"}}
+                ],
             },
         ],
     }
@@ -192,7 +209,10 @@ def test_empty_arguments_mean_no_arguments() -> None:
         "model": "m",
         "messages": [
             user("x"),
-            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}}]},
+            {
+                "role": "assistant",
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}}],
+            },
             {"role": "tool", "tool_call_id": "c1", "content": "ok"},
         ],
     }
@@ -201,7 +221,15 @@ def test_empty_arguments_mean_no_arguments() -> None:
 
 
 def test_audio_input_rejected() -> None:
-    req = {"model": "m", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "x", "format": "wav"}}]}]}
+    req = {
+        "model": "m",
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "input_audio", "input_audio": {"data": "x", "format": "wav"}}],
+            }
+        ],
+    }
     with pytest.raises(TranslationError) as e:
         o2a(req)
     assert e.value.param == "messages[0].content[0]"
@@ -209,7 +237,14 @@ def test_audio_input_rejected() -> None:
 
 def test_file_id_rejected_and_text_file_becomes_text_document() -> None:
     with pytest.raises(TranslationError):
-        o2a({"model": "m", "messages": [{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-abc"}}]}]})
+        o2a(
+            {
+                "model": "m",
+                "messages": [
+                    {"role": "user", "content": [{"type": "file", "file": {"file_id": "file-abc"}}]}
+                ],
+            }
+        )
     text_b64 = base64.b64encode(b"hello notes").decode()
     out = o2a(
         {
@@ -217,7 +252,12 @@ def test_file_id_rejected_and_text_file_becomes_text_document() -> None:
             "messages": [
                 {
                     "role": "user",
-                    "content": [{"type": "file", "file": {"file_data": f"data:text/plain;base64,{text_b64}", "filename": "n.txt"}}],
+                    "content": [
+                        {
+                            "type": "file",
+                            "file": {"file_data": f"data:text/plain;base64,{text_b64}", "filename": "n.txt"},
+                        }
+                    ],
                 }
             ],
         }
@@ -230,10 +270,32 @@ def test_file_id_rejected_and_text_file_becomes_text_document() -> None:
 
 
 def test_image_jpg_alias_and_non_image_data_uri() -> None:
-    out = o2a({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/jpg;base64,AAAA"}}]}]})
+    out = o2a(
+        {
+            "model": "m",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": "data:image/jpg;base64,AAAA"}}],
+                }
+            ],
+        }
+    )
     assert out["messages"][0]["content"][0]["source"]["media_type"] == "image/jpeg"
     with pytest.raises(TranslationError):
-        o2a({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:text/html;base64,AAAA"}}]}]})
+        o2a(
+            {
+                "model": "m",
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image_url", "image_url": {"url": "data:text/html;base64,AAAA"}}
+                        ],
+                    }
+                ],
+            }
+        )
 
 
 def test_empty_text_parts_skipped_and_prefill_stripped() -> None:
@@ -251,7 +313,16 @@ def test_empty_text_parts_skipped_and_prefill_stripped() -> None:
 
 
 def test_assistant_refusal_and_name_dropped() -> None:
-    out = o2a({"model": "m", "messages": [user("x"), {"role": "assistant", "name": "bot", "content": None, "refusal": "I can't."}, user("y")]})
+    out = o2a(
+        {
+            "model": "m",
+            "messages": [
+                user("x"),
+                {"role": "assistant", "name": "bot", "content": None, "refusal": "I can't."},
+                user("y"),
+            ],
+        }
+    )
     assert out["messages"][1] == {"role": "assistant", "content": [{"type": "text", "text": "I can't."}]}
 
 
@@ -278,14 +349,19 @@ def test_only_system_rejected() -> None:
     ],
 )
 def test_tool_choice_mapping(choice: object, expected: dict) -> None:
-    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}]
+    tools = [
+        {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
+    ]
     out = o2a({"model": "m", "messages": [user("x")], "tools": tools, "tool_choice": choice})
     assert out["tool_choice"] == expected
 
 
 def test_allowed_tools_narrow_the_tool_list() -> None:
     tools = [{"type": "function", "function": {"name": n}} for n in ("a", "b", "c")]
-    choice = {"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "b"}}]}}
+    choice = {
+        "type": "allowed_tools",
+        "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "b"}}]},
+    }
     out = o2a({"model": "m", "messages": [user("x")], "tools": tools, "tool_choice": choice})
     assert [t["name"] for t in out["tools"]] == ["b"]
     assert out["tool_choice"] == {"type": "any"}
@@ -296,7 +372,15 @@ def test_parallel_tool_calls_false_without_choice() -> None:
     tools = [{"type": "function", "function": {"name": "f"}}]
     out = o2a({"model": "m", "messages": [user("x")], "tools": tools, "parallel_tool_calls": False})
     assert out["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
-    out = o2a({"model": "m", "messages": [user("x")], "tools": tools, "parallel_tool_calls": False, "tool_choice": "none"})
+    out = o2a(
+        {
+            "model": "m",
+            "messages": [user("x")],
+            "tools": tools,
+            "parallel_tool_calls": False,
+            "tool_choice": "none",
+        }
+    )
     assert out["tool_choice"] == {"type": "none"}
 
 
@@ -320,10 +404,22 @@ def test_long_tool_names_mapped() -> None:
     tools = [{"type": "function", "function": {"name": long_name}}]
     msgs = [
         user("x"),
-        {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": long_name, "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {"id": "c", "type": "function", "function": {"name": long_name, "arguments": "{}"}}
+            ],
+        },
         {"role": "tool", "tool_call_id": "c", "content": "r"},
     ]
-    out, names = openai_request_to_anthropic({"model": "m", "messages": msgs, "tools": tools, "tool_choice": {"type": "function", "function": {"name": long_name}}})
+    out, names = openai_request_to_anthropic(
+        {
+            "model": "m",
+            "messages": msgs,
+            "tools": tools,
+            "tool_choice": {"type": "function", "function": {"name": long_name}},
+        }
+    )
     up = out["tools"][0]["name"]
     assert len(up) == 64 and up == safe_tool_name(long_name)
     assert out["messages"][1]["content"][0]["name"] == up
@@ -339,31 +435,54 @@ def test_legacy_functions() -> None:
             {"role": "assistant", "content": None, "function_call": {"name": "f", "arguments": '{"a":1}'}},
             {"role": "function", "name": "f", "content": "done"},
         ],
-        "functions": [{"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}],
+        "functions": [
+            {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}
+        ],
         "function_call": {"name": "f"},
     }
     out = o2a(req)
     tu = out["messages"][1]["content"][0]
     assert tu["type"] == "tool_use" and tu["input"] == {"a": 1}
-    assert out["messages"][2]["content"][0] == {"type": "tool_result", "tool_use_id": tu["id"], "content": "done"}
+    assert out["messages"][2]["content"][0] == {
+        "type": "tool_result",
+        "tool_use_id": tu["id"],
+        "content": "done",
+    }
     assert out["tool_choice"] == {"type": "tool", "name": "f"}
 
 
 def test_response_format_json_schema_and_json_object() -> None:
-    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
     rf = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema, "strict": True}}
     out = o2a({"model": "m", "messages": [user("x")], "response_format": rf})
     assert out["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
-    out = o2a({"model": "m", "messages": [{"role": "system", "content": "S"}, user("x")], "response_format": {"type": "json_object"}})
+    out = o2a(
+        {
+            "model": "m",
+            "messages": [{"role": "system", "content": "S"}, user("x")],
+            "response_format": {"type": "json_object"},
+        }
+    )
     assert "output_config" not in out
     assert out["system"][-1]["text"].startswith("Respond with a single valid JSON object")
     assert out["system"][0] == {"type": "text", "text": "S"}
-    assert "output_config" not in o2a({"model": "m", "messages": [user("x")], "response_format": {"type": "text"}})
+    assert "output_config" not in o2a(
+        {"model": "m", "messages": [user("x")], "response_format": {"type": "text"}}
+    )
 
 
-@pytest.mark.parametrize(("effort", "budget"), [("minimal", 1024), ("low", 2048), ("medium", 8192), ("high", 16384)])
+@pytest.mark.parametrize(
+    ("effort", "budget"), [("minimal", 1024), ("low", 2048), ("medium", 8192), ("high", 16384)]
+)
 def test_reasoning_effort_to_budget(effort: str, budget: int) -> None:
-    out = o2a({"model": "m", "messages": [user("x")], "reasoning_effort": effort, "max_completion_tokens": 32000})
+    out = o2a(
+        {"model": "m", "messages": [user("x")], "reasoning_effort": effort, "max_completion_tokens": 32000}
+    )
     assert out["thinking"] == {"type": "enabled", "budget_tokens": budget}
 
 
@@ -376,7 +495,9 @@ def test_reasoning_effort_budget_below_max_tokens_or_dropped() -> None:
 
 
 def test_reasoning_effort_adaptive_style() -> None:
-    out = o2a({"model": "m", "messages": [user("x")], "reasoning_effort": "minimal"}, thinking_style="adaptive")
+    out = o2a(
+        {"model": "m", "messages": [user("x")], "reasoning_effort": "minimal"}, thinking_style="adaptive"
+    )
     assert out["thinking"] == {"type": "adaptive"}
     assert out["output_config"] == {"effort": "low"}
     with pytest.raises(TranslationError) as e:
@@ -395,7 +516,10 @@ def test_thinking_guards() -> None:
     # a tool-use continuation without the thinking block echoed: thinking dropped
     msgs = [
         user("x"),
-        {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
         {"role": "tool", "tool_call_id": "c", "content": "r"},
     ]
     assert "thinking" not in o2a({**base, "messages": msgs, "tools": tools})
@@ -403,12 +527,20 @@ def test_thinking_guards() -> None:
     msgs[1]["thinking_blocks"] = [{"type": "thinking", "thinking": "hmm", "signature": CLAUDE_SIG}]
     out = o2a({**base, "messages": msgs, "tools": tools})
     assert out["thinking"]["type"] == "enabled"
-    assert out["messages"][1]["content"][0] == {"type": "thinking", "thinking": "hmm", "signature": CLAUDE_SIG}
+    assert out["messages"][1]["content"][0] == {
+        "type": "thinking",
+        "thinking": "hmm",
+        "signature": CLAUDE_SIG,
+    }
 
 
 def test_reasoning_echo_forms() -> None:
     # reasoning_content + reasoning_signature (our stream convention) → thinking block
-    msgs = [user("x"), {"role": "assistant", "content": "a", "reasoning_content": "r", "reasoning_signature": CLAUDE_SIG}, user("y")]
+    msgs = [
+        user("x"),
+        {"role": "assistant", "content": "a", "reasoning_content": "r", "reasoning_signature": CLAUDE_SIG},
+        user("y"),
+    ]
     out = o2a({"model": "m", "messages": msgs})
     assert out["messages"][1]["content"][0] == {"type": "thinking", "thinking": "r", "signature": CLAUDE_SIG}
     # unsigned (e.g. DeepSeek) reasoning or our origin marker cannot go to Claude
@@ -417,8 +549,14 @@ def test_reasoning_echo_forms() -> None:
     del msgs[1]["reasoning_signature"]
     assert o2a({"model": "m", "messages": msgs})["messages"][1]["content"] == [{"type": "text", "text": "a"}]
     # redacted thinking survives
-    msgs[1]["thinking_blocks"] = [{"type": "redacted_thinking", "data": "EmwKAhgB"}, {"type": "thinking", "thinking": "x", "signature": ""}]
-    assert o2a({"model": "m", "messages": msgs})["messages"][1]["content"][0] == {"type": "redacted_thinking", "data": "EmwKAhgB"}
+    msgs[1]["thinking_blocks"] = [
+        {"type": "redacted_thinking", "data": "EmwKAhgB"},
+        {"type": "thinking", "thinking": "x", "signature": ""},
+    ]
+    assert o2a({"model": "m", "messages": msgs})["messages"][1]["content"][0] == {
+        "type": "redacted_thinking",
+        "data": "EmwKAhgB",
+    }
 
 
 def test_anthropic_style_thinking_passthrough_and_top_k() -> None:
@@ -432,21 +570,35 @@ def test_prompt_cache_breakpoint_and_message_cache_control() -> None:
         {
             "model": "m",
             "messages": [
-                {"role": "user", "content": [{"type": "text", "text": "a", "prompt_cache_breakpoint": {"mode": "explicit"}}]},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "a", "prompt_cache_breakpoint": {"mode": "explicit"}}
+                    ],
+                },
                 {"role": "assistant", "content": "b"},
                 {"role": "user", "content": "c", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
             ],
         }
     )
     assert out["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
-    assert out["messages"][2]["content"] == [{"type": "text", "text": "c", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    assert out["messages"][2]["content"] == [
+        {"type": "text", "text": "c", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+    ]
 
 
 def test_tool_message_with_image_parts_kept_for_claude() -> None:
     msgs = [
         user("x"),
-        {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "shot", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "c", "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}}]},
+        {
+            "role": "assistant",
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "shot", "arguments": "{}"}}],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "c",
+            "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}}],
+        },
     ]
     out = o2a({"model": "m", "messages": msgs})
     assert out["messages"][2]["content"][0]["content"][0]["type"] == "image"
@@ -498,11 +650,19 @@ class TestAnthropicToOpenAIFixture:
             "role": "assistant",
             "content": "Running ls.",
             "tool_calls": [
-                {"id": "toolu_01A09q90qw90lq917835lq9", "type": "function", "function": {"name": "Bash", "arguments": '{"command": "ls"}'}}
+                {
+                    "id": "toolu_01A09q90qw90lq917835lq9",
+                    "type": "function",
+                    "function": {"name": "Bash", "arguments": '{"command": "ls"}'},
+                }
             ],
         }
         assert "reasoning_content" not in m[2]  # Claude's thinking never goes to OpenAI
-        assert m[3] == {"role": "tool", "tool_call_id": "toolu_01A09q90qw90lq917835lq9", "content": "a.py\nb.py"}
+        assert m[3] == {
+            "role": "tool",
+            "tool_call_id": "toolu_01A09q90qw90lq917835lq9",
+            "content": "a.py\nb.py",
+        }
         assert m[4] == {"role": "user", "content": [{"type": "text", "text": "Now read a.py"}]}
 
     def test_tools(self) -> None:
@@ -512,7 +672,11 @@ class TestAnthropicToOpenAIFixture:
             "function": {
                 "name": "Bash",
                 "description": "Run a shell command",
-                "parameters": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
+                "parameters": {
+                    "type": "object",
+                    "properties": {"command": {"type": "string"}},
+                    "required": ["command"],
+                },
             },
         }
         up = long_tool["function"]["name"]
@@ -529,7 +693,10 @@ def test_deepseek_dialect() -> None:
     assert out["reasoning_effort"] == "high"
     assert "user" not in out
     # string content only
-    assert out["messages"][0]["content"] == "You are Claude Code, Anthropic's official CLI for Claude.\n\nWorking directory: /repo"
+    assert (
+        out["messages"][0]["content"]
+        == "You are Claude Code, Anthropic's official CLI for Claude.\n\nWorking directory: /repo"
+    )
     assert out["messages"][1]["content"] == "<system-reminder>Be brief.</system-reminder>\n\nList the files"
     # tool-call turn carries reasoning_content even when the thinking was Claude's (stripped to "")
     assert out["messages"][2]["reasoning_content"] == ""
@@ -559,7 +726,9 @@ def test_ark_dialect() -> None:
         ({"type": "disabled"}, None, None),
     ],
 )
-def test_thinking_to_reasoning_effort_openai(thinking: dict | None, output_config: dict | None, expected: str | None) -> None:
+def test_thinking_to_reasoning_effort_openai(
+    thinking: dict | None, output_config: dict | None, expected: str | None
+) -> None:
     req: dict = {"model": "m", "max_tokens": 50000, "messages": [user("x")]}
     if thinking:
         req["thinking"] = thinking
@@ -583,7 +752,10 @@ def test_tool_choice_to_openai() -> None:
     base = {"model": "m", "max_tokens": 10, "messages": [user("x")], "tools": tools}
     assert a2o({**base, "tool_choice": {"type": "any"}})["tool_choice"] == "required"
     assert a2o({**base, "tool_choice": {"type": "none"}})["tool_choice"] == "none"
-    assert a2o({**base, "tool_choice": {"type": "tool", "name": "f"}})["tool_choice"] == {"type": "function", "function": {"name": "f"}}
+    assert a2o({**base, "tool_choice": {"type": "tool", "name": "f"}})["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "f"},
+    }
     out = a2o({**base, "tool_choice": {"type": "any", "disable_parallel_tool_use": True}})
     assert out["parallel_tool_calls"] is False
     no_tools = a2o({"model": "m", "max_tokens": 10, "messages": [user("x")], "tool_choice": {"type": "auto"}})
@@ -593,21 +765,47 @@ def test_tool_choice_to_openai() -> None:
 
 
 def test_server_tools_rejected_on_openai_targets() -> None:
-    req = {"model": "m", "max_tokens": 10, "messages": [user("x")], "tools": [{"type": "web_search_20250305", "name": "web_search"}]}
+    req = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [user("x")],
+        "tools": [{"type": "web_search_20250305", "name": "web_search"}],
+    }
     with pytest.raises(TranslationError) as e:
         a2o(req)
     assert e.value.param == "tools[0].type"
-    custom = {"model": "m", "max_tokens": 10, "messages": [user("x")], "tools": [{"type": "custom", "name": "f", "input_schema": {"type": "object"}, "strict": True}]}
+    custom = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [user("x")],
+        "tools": [{"type": "custom", "name": "f", "input_schema": {"type": "object"}, "strict": True}],
+    }
     assert a2o(custom)["tools"][0]["function"]["strict"] is True
 
 
 def test_output_config_format_to_response_format() -> None:
-    strict_schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}
+    strict_schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
     loose_schema = {"type": "object", "properties": {"a": {"type": "string"}}}
-    req = {"model": "m", "max_tokens": 10, "messages": [user("x")], "output_config": {"format": {"type": "json_schema", "schema": strict_schema}}}
-    assert a2o(req)["response_format"] == {"type": "json_schema", "json_schema": {"name": "structured_output", "schema": strict_schema, "strict": True}}
+    req = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [user("x")],
+        "output_config": {"format": {"type": "json_schema", "schema": strict_schema}},
+    }
+    assert a2o(req)["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "structured_output", "schema": strict_schema, "strict": True},
+    }
     req["output_config"]["format"]["schema"] = loose_schema
-    assert a2o(req)["response_format"] == {"type": "json_schema", "json_schema": {"name": "structured_output", "schema": loose_schema}}
+    assert a2o(req)["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "structured_output", "schema": loose_schema},
+    }
 
 
 def test_images_documents_to_openai_parts() -> None:
@@ -618,10 +816,20 @@ def test_images_documents_to_openai_parts() -> None:
             {
                 "role": "user",
                 "content": [
-                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}},
+                    {
+                        "type": "image",
+                        "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64},
+                    },
                     {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}},
-                    {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": PDF_B64}, "title": "a.pdf"},
-                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}},
+                    {
+                        "type": "document",
+                        "source": {"type": "base64", "media_type": "application/pdf", "data": PDF_B64},
+                        "title": "a.pdf",
+                    },
+                    {
+                        "type": "document",
+                        "source": {"type": "text", "media_type": "text/plain", "data": "notes"},
+                    },
                 ],
             }
         ],
@@ -629,7 +837,10 @@ def test_images_documents_to_openai_parts() -> None:
     parts = a2o(req)["messages"][0]["content"]
     assert parts[0] == {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}}
     assert parts[1] == {"type": "image_url", "image_url": {"url": "https://x/y.png"}}
-    assert parts[2] == {"type": "file", "file": {"file_data": f"data:application/pdf;base64,{PDF_B64}", "filename": "a.pdf"}}
+    assert parts[2] == {
+        "type": "file",
+        "file": {"file_data": f"data:application/pdf;base64,{PDF_B64}", "filename": "a.pdf"},
+    }
     assert parts[3] == {"type": "text", "text": "notes"}
     with pytest.raises(TranslationError) as e:
         a2o(req, "deepseek")
@@ -637,7 +848,16 @@ def test_images_documents_to_openai_parts() -> None:
 
 
 def test_url_pdf_rejected() -> None:
-    req = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}}]}]}
+    req = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}}],
+            }
+        ],
+    }
     with pytest.raises(TranslationError):
         a2o(req)
 
@@ -663,7 +883,10 @@ def test_tool_result_error_and_images_moved() -> None:
                         "tool_use_id": "toolu_a",
                         "content": [
                             {"type": "text", "text": "screenshot taken"},
-                            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}},
+                            {
+                                "type": "image",
+                                "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64},
+                            },
                         ],
                     },
                     {"type": "tool_result", "tool_use_id": "toolu_b", "content": "boom", "is_error": True},
@@ -710,7 +933,14 @@ def test_max_tokens_zero_rejected_and_mcp_rejected() -> None:
         a2o({"model": "m", "max_tokens": 0, "messages": [user("x")]})
     assert e.value.param == "max_tokens"
     with pytest.raises(TranslationError):
-        a2o({"model": "m", "max_tokens": 5, "messages": [user("x")], "mcp_servers": [{"type": "url", "url": "x", "name": "n"}]})
+        a2o(
+            {
+                "model": "m",
+                "max_tokens": 5,
+                "messages": [user("x")],
+                "mcp_servers": [{"type": "url", "url": "x", "name": "n"}],
+            }
+        )
 
 
 def test_assistant_text_blocks_joined_and_empty_turn_skipped() -> None:
@@ -719,7 +949,10 @@ def test_assistant_text_blocks_joined_and_empty_turn_skipped() -> None:
         "max_tokens": 5,
         "messages": [
             user("x"),
-            {"role": "assistant", "content": [{"type": "text", "text": "Paris is "}, {"type": "text", "text": "the capital."}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "text", "text": "Paris is "}, {"type": "text", "text": "the capital."}],
+            },
             user("y"),
             {"role": "assistant", "content": [{"type": "redacted_thinking", "data": "abc"}]},
             user("z"),
@@ -748,7 +981,10 @@ def test_reasoning_echo_only_to_its_own_provider() -> None:
             ],
         }
 
-    assert a2o(req_with(origin_signature("deepseek")), "deepseek")["messages"][1]["reasoning_content"] == "deep thought"
+    assert (
+        a2o(req_with(origin_signature("deepseek")), "deepseek")["messages"][1]["reasoning_content"]
+        == "deep thought"
+    )
     assert a2o(req_with(origin_signature("ark")), "ark")["messages"][1]["reasoning_content"] == "deep thought"
     assert "reasoning_content" not in a2o(req_with(origin_signature("ark")), "deepseek")["messages"][1]
     assert "reasoning_content" not in a2o(req_with(CLAUDE_SIG), "deepseek")["messages"][1]
@@ -766,7 +1002,12 @@ def test_strip_foreign_thinking_for_claude() -> None:
         "max_tokens": 5,
         "messages": [
             user("x"),
-            {"role": "assistant", "content": [{"type": "thinking", "thinking": "ds", "signature": origin_signature("deepseek")}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "ds", "signature": origin_signature("deepseek")}
+                ],
+            },
             user("y"),
             {
                 "role": "assistant",

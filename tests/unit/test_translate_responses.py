@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fixtures_translate import (  # noqa: E402
+from fixtures_translate import (
     CLAUDE_RESPONSE_TOOL,
     CLAUDE_SIG,
     DEEPSEEK_RESPONSE_REASONING,
@@ -17,7 +17,7 @@ from fixtures_translate import (  # noqa: E402
     fresh,
 )
 
-from bytespike.translate import (  # noqa: E402
+from bytespike.translate import (
     ToolNameMap,
     anthropic_response_to_openai,
     anthropic_stop_to_openai,
@@ -34,7 +34,9 @@ from bytespike.translate import (  # noqa: E402
 
 
 def test_claude_response_to_chat_completion() -> None:
-    out = anthropic_response_to_openai(fresh(CLAUDE_RESPONSE_TOOL), model="claude-sonnet-4-5", names=ToolNameMap(), created=123)
+    out = anthropic_response_to_openai(
+        fresh(CLAUDE_RESPONSE_TOOL), model="claude-sonnet-4-5", names=ToolNameMap(), created=123
+    )
     assert out["object"] == "chat.completion"
     assert out["id"] == "msg_01Aq9w938a90dw8q"
     assert out["created"] == 123
@@ -46,7 +48,9 @@ def test_claude_response_to_chat_completion() -> None:
     assert msg["role"] == "assistant"
     assert msg["content"] == "I'll check the weather in Paris."
     assert msg["reasoning_content"] == "The user wants the weather."
-    assert msg["thinking_blocks"] == [{"type": "thinking", "thinking": "The user wants the weather.", "signature": CLAUDE_SIG}]
+    assert msg["thinking_blocks"] == [
+        {"type": "thinking", "thinking": "The user wants the weather.", "signature": CLAUDE_SIG}
+    ]
     assert msg["tool_calls"] == [
         {
             "id": "toolu_01T1x1fJ34qAmk2tNTrN7Up6",
@@ -69,7 +73,12 @@ def test_claude_response_maps_names_and_ids_back() -> None:
         "model": "m",
         "messages": [
             {"role": "user", "content": "go"},
-            {"role": "assistant", "tool_calls": [{"id": "weird:id", "type": "function", "function": {"name": long_name, "arguments": "{}"}}]},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {"id": "weird:id", "type": "function", "function": {"name": long_name, "arguments": "{}"}}
+                ],
+            },
             {"role": "tool", "tool_call_id": "weird:id", "content": "done"},
         ],
         "tools": [{"type": "function", "function": {"name": long_name}}],
@@ -92,7 +101,10 @@ def test_claude_response_maps_names_and_ids_back() -> None:
 def test_claude_text_only_and_multiple_text_blocks() -> None:
     resp = {
         "id": "msg_2",
-        "content": [{"type": "text", "text": "The capital "}, {"type": "text", "text": "is Paris.", "citations": [{"type": "x"}]}],
+        "content": [
+            {"type": "text", "text": "The capital "},
+            {"type": "text", "text": "is Paris.", "citations": [{"type": "x"}]},
+        ],
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 5, "output_tokens": 3, "cache_read_input_tokens": None},
     }
@@ -105,7 +117,9 @@ def test_claude_text_only_and_multiple_text_blocks() -> None:
 
 
 def test_claude_refusal_and_empty() -> None:
-    out = anthropic_response_to_openai({"id": "m", "content": [], "stop_reason": "refusal", "usage": {}}, model="m", names=ToolNameMap())
+    out = anthropic_response_to_openai(
+        {"id": "m", "content": [], "stop_reason": "refusal", "usage": {}}, model="m", names=ToolNameMap()
+    )
     assert out["choices"][0]["finish_reason"] == "content_filter"
     assert out["choices"][0]["message"]["content"] is None
 
@@ -120,8 +134,18 @@ def test_openai_response_tools_to_message() -> None:
     assert out["model"] == "gpt-4o"
     assert out["stop_reason"] == "tool_use" and out["stop_sequence"] is None
     assert out["content"] == [
-        {"type": "tool_use", "id": "call_DdmO9pD3xa9XTPNJ32zg2hcA", "name": "get_weather", "input": {"location": "Paris"}},
-        {"type": "tool_use", "id": "call_ABCd8WjLfBf0iMnJ3Jbq7lqV", "name": "get_time", "input": {"tz": "Europe/Paris"}},
+        {
+            "type": "tool_use",
+            "id": "call_DdmO9pD3xa9XTPNJ32zg2hcA",
+            "name": "get_weather",
+            "input": {"location": "Paris"},
+        },
+        {
+            "type": "tool_use",
+            "id": "call_ABCd8WjLfBf0iMnJ3Jbq7lqV",
+            "name": "get_time",
+            "input": {"tz": "Europe/Paris"},
+        },
     ]
     assert out["usage"] == {
         "input_tokens": 1117 - 1024,
@@ -133,7 +157,12 @@ def test_openai_response_tools_to_message() -> None:
 
 
 def test_deepseek_response_reasoning_becomes_marked_thinking() -> None:
-    out = openai_response_to_anthropic(fresh(DEEPSEEK_RESPONSE_REASONING), model="deepseek-reasoner", names=ToolNameMap(), provider="deepseek")
+    out = openai_response_to_anthropic(
+        fresh(DEEPSEEK_RESPONSE_REASONING),
+        model="deepseek-reasoner",
+        names=ToolNameMap(),
+        provider="deepseek",
+    )
     thinking, text = out["content"]
     assert thinking["type"] == "thinking"
     assert thinking["thinking"] == "Compare 9.11 and 9.8: 9.8 = 9.80 > 9.11."
@@ -150,7 +179,13 @@ def test_openai_response_bad_arguments_kept_raw() -> None:
         "id": "x",
         "choices": [
             {
-                "message": {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": '{"a": 1'}}]},
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"id": "c", "type": "function", "function": {"name": "f", "arguments": '{"a": 1'}}
+                    ],
+                },
                 "finish_reason": "length",
             }
         ],
@@ -169,8 +204,16 @@ def test_openai_response_ids_sanitized_deduplicated_and_synthesized() -> None:
                     "role": "assistant",
                     "content": "",
                     "tool_calls": [
-                        {"id": "functions.f:0", "type": "function", "function": {"name": "f", "arguments": "{}"}},
-                        {"id": "functions.f:0", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+                        {
+                            "id": "functions.f:0",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        },
+                        {
+                            "id": "functions.f:0",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        },
                         {"type": "function", "function": {"name": "f", "arguments": "{}"}},
                     ],
                 },
@@ -188,11 +231,24 @@ def test_openai_response_ids_sanitized_deduplicated_and_synthesized() -> None:
 
 
 def test_openai_response_refusal_and_filter() -> None:
-    resp = {"id": "x", "choices": [{"message": {"role": "assistant", "content": None, "refusal": "I can't help."}, "finish_reason": "stop"}]}
+    resp = {
+        "id": "x",
+        "choices": [
+            {
+                "message": {"role": "assistant", "content": None, "refusal": "I can't help."},
+                "finish_reason": "stop",
+            }
+        ],
+    }
     out = openai_response_to_anthropic(resp, model="m", names=ToolNameMap())
     assert out["content"] == [{"type": "text", "text": "I can't help."}]
     assert out["stop_reason"] == "refusal"
-    resp = {"id": "x", "choices": [{"message": {"role": "assistant", "content": "partial"}, "finish_reason": "content_filter"}]}
+    resp = {
+        "id": "x",
+        "choices": [
+            {"message": {"role": "assistant", "content": "partial"}, "finish_reason": "content_filter"}
+        ],
+    }
     assert openai_response_to_anthropic(resp, model="m", names=ToolNameMap())["stop_reason"] == "refusal"
 
 
@@ -206,7 +262,11 @@ def test_openai_response_no_choices() -> None:
 
 
 def test_openai_usage_to_anthropic_cache_write_deducted() -> None:
-    u = {"prompt_tokens": 5000, "completion_tokens": 10, "prompt_tokens_details": {"cached_tokens": 3000, "cache_write_tokens": 1500}}
+    u = {
+        "prompt_tokens": 5000,
+        "completion_tokens": 10,
+        "prompt_tokens_details": {"cached_tokens": 3000, "cache_write_tokens": 1500},
+    }
     assert openai_usage_to_anthropic(u) == {
         "input_tokens": 500,
         "cache_creation_input_tokens": 1500,
@@ -216,7 +276,12 @@ def test_openai_usage_to_anthropic_cache_write_deducted() -> None:
 
 
 def test_deepseek_hit_miss_without_details() -> None:
-    u = {"prompt_tokens": 100, "completion_tokens": 7, "prompt_cache_hit_tokens": 64, "prompt_cache_miss_tokens": 36}
+    u = {
+        "prompt_tokens": 100,
+        "completion_tokens": 7,
+        "prompt_cache_hit_tokens": 64,
+        "prompt_cache_miss_tokens": 36,
+    }
     assert openai_usage_to_anthropic(u)["input_tokens"] == 36
     assert openai_usage_to_anthropic(u)["cache_read_input_tokens"] == 64
     only_split = {"completion_tokens": 1, "prompt_cache_hit_tokens": 10, "prompt_cache_miss_tokens": 5}
@@ -225,14 +290,26 @@ def test_deepseek_hit_miss_without_details() -> None:
 
 def test_usage_nulls_and_empty() -> None:
     assert openai_usage_to_anthropic(None)["input_tokens"] == 0
-    assert openai_usage_to_anthropic({"prompt_tokens": None, "completion_tokens": None, "prompt_tokens_details": None})["output_tokens"] == 0
+    assert (
+        openai_usage_to_anthropic(
+            {"prompt_tokens": None, "completion_tokens": None, "prompt_tokens_details": None}
+        )["output_tokens"]
+        == 0
+    )
     assert anthropic_usage_to_openai(None)["total_tokens"] == 0
-    assert "completion_tokens_details" not in anthropic_usage_to_openai({"input_tokens": 1, "output_tokens": 2})
+    assert "completion_tokens_details" not in anthropic_usage_to_openai(
+        {"input_tokens": 1, "output_tokens": 2}
+    )
 
 
 @pytest.mark.parametrize("cached,write,inp", [(0, 0, 10), (5, 0, 10), (5, 7, 10), (0, 7, 0)])
 def test_usage_roundtrip(cached: int, write: int, inp: int) -> None:
-    anth = {"input_tokens": inp, "cache_read_input_tokens": cached, "cache_creation_input_tokens": write, "output_tokens": 3}
+    anth = {
+        "input_tokens": inp,
+        "cache_read_input_tokens": cached,
+        "cache_creation_input_tokens": write,
+        "output_tokens": 3,
+    }
     assert openai_usage_to_anthropic(anthropic_usage_to_openai(anth)) == {
         "input_tokens": inp,
         "cache_creation_input_tokens": write,

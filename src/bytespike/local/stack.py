@@ -135,12 +135,15 @@ class StreamPoller:
     exactly as ReportBatchItemFailures makes Lambda do.
     """
 
+    REWIND = 64
+
     def __init__(self, client: Any, streams: Any, table: str, interval: float = 0.2) -> None:
         self.client = client
         self.streams = streams
         self.table = table
         self.interval = interval
         self.consumed: dict[str, int] = {}
+        self.seen: dict[str, None] = {}  # insertion-ordered set of delivered eventIDs
         self.pending: list[dict[str, Any]] = []
         self.stream_arn = ""
         self.delivered = 0
@@ -150,25 +153,33 @@ class StreamPoller:
         self.stream_arn = self.client.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
 
     def _fetch(self) -> list[dict[str, Any]]:
-        """New records of every shard, by position.
+        """New records of every shard.
 
-        moto numbers records ``start + position`` but can hand two concurrent writes the
-        same number, so its NextShardIterator may replay or skip; reading at the position
-        we have consumed up to is exact.
+        moto is not a faithful stream: a cancelled transaction rolls its tables back by
+        swapping in a copy, which can add a record and later drop it, shifting positions
+        (and its sequence numbers can repeat). So each poll re-reads a short window
+        behind the position consumed so far and skips eventIDs already delivered. On AWS,
+        Lambda's event source mapping does this job and none of this code runs.
         """
         desc = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         out: list[dict[str, Any]] = []
         for shard in desc.get("Shards", []):
             sid = shard["ShardId"]
             start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
-            consumed = self.consumed.get(sid, 0)
+            position = max(0, self.consumed.get(sid, 0) - self.REWIND)
             iterator = self.streams.get_shard_iterator(
                 StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="AT_SEQUENCE_NUMBER",
-                SequenceNumber=str(start + consumed),
+                SequenceNumber=str(start + position),
             )["ShardIterator"]
-            records = self.streams.get_records(ShardIterator=iterator, Limit=100).get("Records", [])
-            self.consumed[sid] = consumed + len(records)
-            out.extend({**rec, "eventSourceARN": self.stream_arn} for rec in records)
+            records = self.streams.get_records(ShardIterator=iterator, Limit=100 + self.REWIND).get("Records", [])
+            self.consumed[sid] = position + len(records)
+            for rec in records:
+                if rec["eventID"] in self.seen:
+                    continue
+                self.seen[rec["eventID"]] = None
+                out.append({**rec, "eventSourceARN": self.stream_arn})
+        while len(self.seen) > 50_000:
+            self.seen.pop(next(iter(self.seen)))
         return out
 
     def poll_once(self) -> int:

@@ -43,9 +43,12 @@ def record_handler(record: DynamoDBRecord) -> None:
         return
     res = from_item(new)
     if res.get("state") not in ledger.FINAL_STATES or res.get("released"):
+        log.debug("skip %s in state %s", res.get("id"), res.get("state"))
         return
     if ledger.release(_dynamo(), res):
         log.info("released %s: hold %s cost %s", res["id"], res["hold"], res.get("cost", 0))
+    else:
+        log.info("already released %s (redelivered record)", res["id"])
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

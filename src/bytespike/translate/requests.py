@@ -59,6 +59,15 @@ def budget_to_effort(budget: Any) -> str:
     return "high"
 
 
+def _s(value: Any) -> str:
+    """A string field, or "" for anything else (malformed input must not crash us)."""
+    return value if isinstance(value, str) else ""
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _param(i: int, *rest: Any) -> str:
     path = f"messages[{i}]"
     for part in rest:
@@ -435,7 +444,7 @@ def _openai_tool_choice(
             spec = choice["allowed_tools"]
             allowed = {
                 names.upstream_name(a["function"]["name"])
-                for a in spec.get("tools") or ()
+                for a in _list(spec.get("tools"))
                 if isinstance(a, dict)
                 and isinstance(a.get("function"), dict)
                 and isinstance(a["function"].get("name"), str)
@@ -597,7 +606,7 @@ def openai_request_to_anthropic(
     if isinstance(req.get("thinking"), dict):  # Anthropic-style switch sent via extra_body
         out["thinking"] = req["thinking"]
     elif effort is not None and effort != "none":
-        if effort not in EFFORT_TO_BUDGET:
+        if not isinstance(effort, str) or effort not in EFFORT_TO_BUDGET:
             raise TranslationError(f"unsupported reasoning_effort {effort!r}", "reasoning_effort")
         thinking_ok = True
         if tool_choice is not None and tool_choice["type"] in ("any", "tool"):
@@ -646,21 +655,21 @@ def _source_to_part(block: dict, param: str, target: str) -> dict:
         if target == "deepseek":
             raise TranslationError("image input is not supported by this model", param)
         if st == "base64":
-            url = data_uri(src.get("media_type") or "image/png", src.get("data") or "")
+            url = data_uri(_s(src.get("media_type")) or "image/png", _s(src.get("data")))
         elif st == "url":
-            url = src.get("url") or ""
+            url = _s(src.get("url"))
         else:
             raise TranslationError(f"image source type {st!r} is not supported by this model", param)
         return {"type": "image_url", "image_url": {"url": url}}
     # document
     title = block.get("title")
     if st == "text":
-        text = src.get("data") or ""
+        text = _s(src.get("data"))
         return {"type": "text", "text": f"{title}\n\n{text}" if title else text}
     if st == "content":
         texts = [
-            c.get("text", "")
-            for c in src.get("content") or ()
+            _s(c.get("text"))
+            for c in _list(src.get("content"))
             if isinstance(c, dict) and c.get("type") == "text"
         ]
         text = "\n\n".join(t for t in texts if t)
@@ -668,8 +677,8 @@ def _source_to_part(block: dict, param: str, target: str) -> dict:
     if target == "deepseek":
         raise TranslationError("document input is not supported by this model", param)
     if st == "base64":
-        media = src.get("media_type") or "application/pdf"
-        f: dict = {"file_data": data_uri(media, src.get("data") or "")}
+        media = _s(src.get("media_type")) or "application/pdf"
+        f: dict = {"file_data": data_uri(media, _s(src.get("data")))}
         f["filename"] = title if isinstance(title, str) and title else "document.pdf"
         return {"type": "file", "file": f}
     if st == "url":
@@ -678,8 +687,8 @@ def _source_to_part(block: dict, param: str, target: str) -> dict:
 
 
 def _search_result_text(block: dict) -> str:
-    parts = [block.get("title") or "", block.get("source") or ""]
-    for c in block.get("content") or ():
+    parts = [_s(block.get("title")), _s(block.get("source"))]
+    for c in _list(block.get("content")):
         if isinstance(c, dict) and c.get("type") == "text":
             parts.append(c.get("text") or "")
     return "\n".join(p for p in parts if p)
@@ -716,7 +725,7 @@ def _tool_result_to_message(
                 raise TranslationError("tool_result content entries must be objects", f"{param}.content[{k}]")
             ct = c.get("type")
             if ct == "text":
-                texts.append({"type": "text", "text": c.get("text") or ""})
+                texts.append({"type": "text", "text": _s(c.get("text"))})
             elif ct in ("image", "document"):
                 part = _source_to_part(c, f"{param}.content[{k}]", target)
                 (texts if part["type"] == "text" else attached).append(part)
@@ -813,7 +822,7 @@ def _anthropic_assistant_to_openai(msg: dict, i: int, names: ToolNameMap, target
         elif t == "thinking" and _ECHO_REASONING[target] and signature_origin(b.get("signature")) == target:
             # Only reasoning this provider produced goes back (assertion 6); Claude's own
             # thinking and other providers' reasoning are stripped.
-            reasoning.append(b.get("thinking") or "")
+            reasoning.append(_s(b.get("thinking")))
         # redacted_thinking, server tool blocks, etc.: nothing an OpenAI-format model can read
     text = "".join(texts)
     if not text and not tool_calls:
@@ -861,9 +870,12 @@ def _strict_compatible(schema: Any) -> bool:
         return True
     if schema.get("type") == "object" or "properties" in schema:
         props = schema.get("properties") or {}
+        required = schema.get("required") or []
+        if not isinstance(props, dict) or not isinstance(required, list):
+            return False
         if schema.get("additionalProperties") is not False:
             return False
-        if set(schema.get("required") or ()) != set(props):
+        if sorted(map(str, required)) != sorted(props):
             return False
     return all(_strict_compatible(v) for k, v in schema.items() if k not in ("required", "enum", "const"))
 
@@ -894,9 +906,12 @@ def anthropic_request_to_openai(req: dict, *, target: str = "openai") -> tuple[d
             messages.append({"role": "system", "content": system})
     elif isinstance(system, list):
         parts = [
-            {"type": "text", "text": b.get("text") or ""}
+            {"type": "text", "text": b["text"]}
             for b in system
-            if isinstance(b, dict) and b.get("type") == "text" and b.get("text")
+            if isinstance(b, dict)
+            and b.get("type") == "text"
+            and b.get("text")
+            and isinstance(b["text"], str)
         ]
         if parts:
             messages.append({"role": "system", "content": _flatten(parts, target)})
@@ -981,7 +996,7 @@ def anthropic_request_to_openai(req: dict, *, target: str = "openai") -> tuple[d
             js["strict"] = True
         out["response_format"] = {"type": "json_schema", "json_schema": js}
     effort = output_config.get("effort")
-    if effort is not None and effort not in _CLAUDE_EFFORTS:
+    if effort is not None and (not isinstance(effort, str) or effort not in _CLAUDE_EFFORTS):
         raise TranslationError(f"unsupported output_config.effort {effort!r}", "output_config.effort")
     thinking = req.get("thinking")
     ttype = thinking.get("type") if isinstance(thinking, dict) else None

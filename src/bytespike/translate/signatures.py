@@ -24,11 +24,16 @@ def origin_signature(provider: str) -> str:
     return MARKER_PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-@lru_cache(maxsize=256)
-def signature_origin(signature: str | None) -> str | None:
-    """The provider a marker signature names; None for Claude's own (or unparsable) signatures."""
-    if not signature or not signature.startswith(MARKER_PREFIX):
+def signature_origin(signature: Any) -> str | None:
+    """The provider a marker signature names; None for Claude's own (or missing) signatures,
+    "" for a marker we cannot read."""
+    if not isinstance(signature, str) or not signature.startswith(MARKER_PREFIX):
         return None
+    return _marker_provider(signature)
+
+
+@lru_cache(maxsize=256)
+def _marker_provider(signature: str) -> str:
     raw = signature[len(MARKER_PREFIX) :]
     try:
         data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
