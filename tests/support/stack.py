@@ -37,14 +37,14 @@ class Stack:
     tables: dict[str, str]
     master_key: str
     log_path: Path
+    operator_key: str = field(default="", repr=False)
     _ddb: Any = field(default=None, repr=False)
 
     @staticmethod
     def from_info(info: dict[str, Any], env_file: Path, log_path: Path) -> Stack:
-        master = ""
-        for line in env_file.read_text().splitlines():
-            if line.startswith("export ANTHROPIC_API_KEY="):
-                master = line.split("=", 1)[1]
+        exported = dict(line[len("export "):].split("=", 1) for line in env_file.read_text().splitlines()
+                        if line.startswith("export "))
+        master = exported["ANTHROPIC_API_KEY"]
         # Point this process's store code at the same moto tables (for direct checks and seeding).
         os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
@@ -52,7 +52,8 @@ class Stack:
         from bytespike.config import reset_settings
 
         reset_settings()
-        return Stack(info["base_url"], info["simulator_url"], info["dynamodb_url"], info["tables"], master, log_path)
+        return Stack(info["base_url"], info["simulator_url"], info["dynamodb_url"], info["tables"], master, log_path,
+                     operator_key=exported["BYTESPIKE_OPERATOR_KEY"])
 
     # ------------------------------------------------------------ clients
     @property

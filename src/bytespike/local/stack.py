@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import socket
 import sys
 import time
@@ -46,6 +47,8 @@ def configure_env(moto_port: int, sim_port: int, prefix: str) -> dict[str, str]:
         "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
         "BYTESPIKE_LOCAL": "1",
         "BYTESPIKE_SIM_URL": f"http://127.0.0.1:{sim_port}",
+        # The operator credential (top-ups, org creation): SSM/Secrets Manager on AWS, env locally.
+        "BYTESPIKE_OPERATOR_KEY": os.environ.get("BYTESPIKE_OPERATOR_KEY") or "op-local-" + secrets.token_hex(16),
     }
     for logical, var in TABLE_ENV.items():
         env[var] = f"{prefix}-{logical}"
@@ -105,7 +108,7 @@ def seed_demo(client: Any, master_secret: str | None) -> str:
     return secret
 
 
-def write_dev_env(path: Path, base_url: str, secret: str, sim_url: str, moto_url: str) -> None:
+def write_dev_env(path: Path, base_url: str, secret: str, sim_url: str, moto_url: str, operator_key: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "# Written by `make dev`; `source` it to point the official SDKs at the local gateway.\n"
@@ -115,6 +118,7 @@ def write_dev_env(path: Path, base_url: str, secret: str, sim_url: str, moto_url
         f"export OPENAI_API_KEY={secret}\n"
         f"export BYTESPIKE_SIM_URL={sim_url}\n"
         f"export BYTESPIKE_DYNAMODB_URL={moto_url}\n"
+        f"export BYTESPIKE_OPERATOR_KEY={operator_key}\n"
     )
     path.chmod(0o600)
 
@@ -315,7 +319,8 @@ async def serve(args: argparse.Namespace) -> None:
     env_file = Path(args.env_file)
     secret = seed_demo(client, read_saved_secret(env_file) if args.reuse_key else None)
     base_url = f"http://127.0.0.1:{args.port}"
-    write_dev_env(env_file, base_url, secret, env["BYTESPIKE_SIM_URL"], env["DYNAMODB_ENDPOINT_URL"])
+    write_dev_env(env_file, base_url, secret, env["BYTESPIKE_SIM_URL"], env["DYNAMODB_ENDPOINT_URL"],
+                  env["BYTESPIKE_OPERATOR_KEY"])
 
     info = {"base_url": base_url, "simulator_url": env["BYTESPIKE_SIM_URL"],
             "dynamodb_url": env["DYNAMODB_ENDPOINT_URL"], "tables": {k: v for k, v in env.items() if k.endswith("_TABLE")}}
