@@ -135,6 +135,35 @@ def estimate_input_tokens(request: dict[str, Any]) -> int:
     return int(size / BYTES_PER_TOKEN_UPPER) + fixed + 16
 
 
+def estimate_openai_input_tokens(request: dict[str, Any]) -> int:
+    """The same upper-leaning estimate for an OpenAI Chat Completions request."""
+    size, fixed = 0, 0
+    for message in request.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        fixed += PER_MESSAGE_OVERHEAD
+        content = message.get("content")
+        if isinstance(content, str):
+            size += len(content.encode())
+        elif isinstance(content, list):
+            for part in content:
+                if not isinstance(part, dict):
+                    continue
+                if part.get("type") in ("image_url", "input_image"):
+                    fixed += IMAGE_TOKENS
+                elif part.get("type") == "file":
+                    fixed += DOCUMENT_PAGE_TOKENS
+                else:
+                    size += _text_bytes(part.get("text"))
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict):
+                size += len(repr(call.get("function")).encode())
+        size += _text_bytes(message.get("reasoning_content"))
+    for tool in request.get("tools") or []:
+        size += len(repr(tool).encode())
+    return int(size / BYTES_PER_TOKEN_UPPER) + fixed + 16
+
+
 def hold_credits(model: Model, request: dict[str, Any], *, input_tokens: int, cache_ttl: str | None) -> int:
     """The hold: every input token at its dearest possible rate plus all of ``max_tokens`` as output.
 

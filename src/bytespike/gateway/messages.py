@@ -11,12 +11,13 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from bytespike.billing import Usage, cache_ttl_hint, estimate_input_tokens, hold_credits, price_usage
+from bytespike.billing import Usage, cache_ttl_hint, estimate_input_tokens, hold_credits
 from bytespike.catalog import Model, catalog
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import auth
 from bytespike.gateway.anthropic_stream import AnthropicPassthrough
+from bytespike.gateway.crossing import messages_via_openai
 from bytespike.gateway.pipeline import (
     Call,
     hold_and_open,
@@ -30,6 +31,7 @@ from bytespike.http.render import base_headers, error_response, json_response, p
 from bytespike.providers import accounts_for
 from bytespike.providers import anthropic as claude
 from bytespike.sse import dumps
+from bytespike.translate import strip_foreign_thinking
 from bytespike.wire.anthropic import CountTokensRequest, MessagesRequest, first_error
 
 log = logging.getLogger("bytespike.messages")
@@ -71,11 +73,13 @@ async def create_message(request: Request) -> Response:
         request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
                     reservation_id=request_id, idempotent=idempotent)
-        provider = catalog().provider_of(model)
-        if provider.wire != "anthropic":
-            from bytespike.gateway.crossing import messages_via_openai  # issue #3: translated lanes
-
+        wire = catalog().provider_of(model).wire
+        if wire == "openai":
             return await messages_via_openai(request, call, body, input_tokens)
+        if wire == "gemini":
+            from bytespike.gateway.gemini_lane import messages_via_gemini  # issue #4
+
+            return await messages_via_gemini(request, call, body, input_tokens)
         return await _claude(request, call, body, raw)
     except GatewayError as err:
         return error_response(err, SURFACE, request_id, estimated)
@@ -83,7 +87,11 @@ async def create_message(request: Request) -> Response:
 
 async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes) -> Response:
     account = accounts_for(catalog().provider_of(call.model))[0]
-    if call.model.upstream_model != body["model"]:
+    if b"bsx:" in raw:  # thinking produced by another provider cannot be replayed to Claude
+        body = strip_foreign_thinking(body)
+        body["model"] = call.model.upstream_model
+        raw = dumps(body).encode()
+    elif call.model.upstream_model != body["model"]:
         body["model"] = call.model.upstream_model
         raw = dumps(body).encode()
     stream = bool(body.get("stream"))
@@ -100,7 +108,7 @@ async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes
         payload = await upstream.aread()
         message = json.loads(payload)
         usage = Usage.from_anthropic(message.get("usage"))
-    except Exception as exc:  # noqa: BLE001 - any broken upstream body is an upstream failure, billed 0
+    except Exception as exc:
         await settle_failure(call, exc)
         raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
     finally:

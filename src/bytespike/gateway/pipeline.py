@@ -128,7 +128,7 @@ async def _place(call: Call, modality: str) -> None:
 async def _close_quietly(task: asyncio.Future[httpx.Response]) -> None:
     try:
         resp = await task
-    except BaseException:  # noqa: BLE001 - the task was cancelled or failed: nothing to close
+    except BaseException:
         return
     await resp.aclose()
 

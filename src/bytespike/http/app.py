@@ -56,8 +56,19 @@ def _register_admin(app: FastAPI) -> None:
     app.add_api_route("/v1/usage/{request_id}", get_usage, methods=["GET"], summary="Billed usage of one request")
 
 
+def _register_chat(app: FastAPI) -> None:
+    from bytespike.gateway import chat
+
+    async def chat_completions(request: Request) -> Response:
+        return await chat.chat_completions(request)
+
+    app.add_api_route("/v1/chat/completions", chat_completions, methods=["POST"],
+                      summary="Create a chat completion (OpenAI Chat Completions)")
+
+
 REGISTRARS: dict[str, Callable[[FastAPI], None]] = {
     "messages": _register_messages,
+    "chat": _register_chat,
     "admin": _register_admin,
 }
 

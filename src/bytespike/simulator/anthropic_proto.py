@@ -639,6 +639,14 @@ def stream_frames(plan: ReplyPlan, msg_id: str, model: str, usage: InputUsage) -
 # ---------------------------------------------------------------- request building
 
 
+def _output_schema(config: Any) -> dict[str, Any] | None:
+    """``output_config.format: {type: json_schema, schema}`` -> the schema to satisfy."""
+    fmt = config.get("format") if isinstance(config, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        return fmt.get("schema") if isinstance(fmt.get("schema"), dict) else {"type": "object"}
+    return None
+
+
 def build_request(body: dict[str, Any], turn: UserTurn, directives: Directives) -> SimRequest:
     """Normalise a validated Messages request for the planner."""
     tools = [
@@ -667,6 +675,7 @@ def build_request(body: dict[str, Any], turn: UserTurn, directives: Directives) 
         stop_sequences=[s for s in stops if isinstance(s, str)] if isinstance(stops, list) else [],
         turn_count=len(body["messages"]),
         directives=directives,
+        json_schema=_output_schema(body.get("output_config")),
     )
 
 

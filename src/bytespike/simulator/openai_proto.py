@@ -510,7 +510,18 @@ def build_request(body: dict[str, Any], turn: UserTurn, directives: Directives) 
         stop_sequences=stops,
         turn_count=len(body["messages"]),
         directives=directives,
+        json_schema=_response_schema(body.get("response_format")),
     )
+
+
+def _response_schema(fmt: Any) -> dict[str, Any] | None:
+    """``response_format: {type: json_schema, json_schema: {schema}}`` -> the schema to satisfy."""
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        return schema if isinstance(schema, dict) else {"type": "object"}
+    if isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        return {"type": "object"}
+    return None
 
 
 class OpenAISimulator:

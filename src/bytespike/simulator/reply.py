@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,7 @@ class SimRequest:
     stop_sequences: list[str] = field(default_factory=list)
     turn_count: int = 0
     directives: Directives = field(default_factory=Directives)
+    json_schema: dict[str, Any] | None = None  # structured output: reply with JSON matching it
 
 
 @dataclass(slots=True)
@@ -325,6 +327,8 @@ def plan_reply(req: SimRequest) -> ReplyPlan:
         text = " ".join([d.text] * max(0, d.words if d.words is not None else DEFAULT_WORDS))
     elif calls and not explicit_text:
         text = ""
+    elif req.json_schema is not None and not req.tool_results:
+        text = json.dumps(example_from_schema(req.json_schema), separators=(",", ":"))
     elif req.tool_results and d.words is None:
         text = "Tool results received: " + "; ".join(
             f"{r.tool_use_id}={strip_directives(r.text)}" for r in req.tool_results

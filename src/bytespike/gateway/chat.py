@@ -1,0 +1,157 @@
+"""The OpenAI Chat Completions surface: /v1/chat/completions for every catalog model.
+
+OpenAI-format upstreams pass through (only ``model`` and the usage chunk are touched);
+Claude models are translated both ways by the pure translators.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from bytespike.billing import Usage, cache_ttl_hint, estimate_openai_input_tokens, hold_credits
+from bytespike.catalog import Model, catalog
+from bytespike.config import settings
+from bytespike.errors import GatewayError, Kind
+from bytespike.gateway import auth
+from bytespike.gateway.crossing import SSE_HEADERS, translation_error
+from bytespike.gateway.pipeline import (
+    Call,
+    hold_and_open,
+    new_request_id,
+    relay,
+    request_id_for,
+    settle_failure,
+    settle_success,
+)
+from bytespike.gateway.streams import AnthropicToOpenAI, OpenAIPassthrough, dumps_bytes
+from bytespike.http.render import base_headers, error_response, parse_json_object, read_body
+from bytespike.providers import accounts_for
+from bytespike.providers import anthropic as claude
+from bytespike.providers import openai as oai
+from bytespike.sse import dumps
+from bytespike.translate import (
+    TranslationError,
+    anthropic_response_to_openai,
+    openai_request_to_anthropic,
+    openai_usage_to_anthropic,
+)
+from bytespike.wire.anthropic import first_error
+from bytespike.wire.openai import ChatRequest
+
+SURFACE = "openai"
+
+
+def _resolve(model_id: Any) -> Model:
+    model = catalog().model(model_id) if isinstance(model_id, str) else None
+    if model is None or model.modality != "chat":
+        raise GatewayError(Kind.NOT_FOUND, f"The model '{model_id}' does not exist or you do not have access to it.",
+                           param="model")
+    return model
+
+
+def _max_output(body: dict[str, Any], model: Model) -> int:
+    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    if requested and requested > model.max_output_tokens:
+        raise GatewayError(Kind.INVALID_REQUEST,
+                           f"max_tokens is too large: {requested}. This model supports at most {model.max_output_tokens} completion tokens.",
+                           param="max_tokens")
+    return int(requested or model.max_output_tokens)
+
+
+async def chat_completions(request: Request) -> Response:
+    request_id = new_request_id()
+    estimated: int | None = 0
+    try:
+        key = await auth.authenticate(request)
+        raw = await read_body(request)
+        body = parse_json_object(raw)
+        try:
+            ChatRequest.model_validate(body)
+        except ValidationError as exc:
+            param, message = first_error(exc)
+            raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
+        model = _resolve(body["model"])
+        auth.authorize(key, model)
+        max_out = _max_output(body, model)
+        input_tokens = estimate_openai_input_tokens(body)
+        estimated = hold_credits(model, {"max_tokens": max_out}, input_tokens=input_tokens, cache_ttl=cache_ttl_hint(raw))
+        request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
+        call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
+                    reservation_id=request_id, idempotent=idempotent)
+        wire = catalog().provider_of(model).wire
+        if wire == "openai":
+            return await _passthrough(call, body)
+        if wire == "anthropic":
+            return await _via_claude(request, call, body, max_out)
+        from bytespike.gateway.gemini_lane import chat_via_gemini  # issue #4
+
+        return await chat_via_gemini(request, call, body, max_out)
+    except GatewayError as err:
+        return error_response(err, SURFACE, request_id, estimated)
+
+
+async def _passthrough(call: Call, body: dict[str, Any]) -> Response:
+    account = accounts_for(catalog().provider_of(call.model))[0]
+    stream = bool(body.get("stream"))
+    client_wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    body["model"] = call.model.upstream_model
+    if stream:
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    upstream = await hold_and_open(call, lambda: oai.post(account, dumps_bytes(body)))
+    headers = base_headers(call.request_id, call.hold)
+    if stream:
+        translator = OpenAIPassthrough(call, client_wants_usage=client_wants_usage)
+        return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
+                                 media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+    try:
+        completion = json.loads(await upstream.aread())
+        usage = Usage.from_anthropic(openai_usage_to_anthropic(completion.get("usage") or {}))
+    except Exception as exc:
+        await settle_failure(call, exc)
+        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
+    finally:
+        await upstream.aclose()
+    completion["model"] = call.model.id if completion.get("model") == call.model.upstream_model else completion.get("model")
+    cost = await settle_success(call, usage)
+    completion.setdefault("usage", {})["credits"] = cost
+    return Response(dumps(completion), headers=headers, media_type="application/json")
+
+
+async def _via_claude(request: Request, call: Call, body: dict[str, Any], max_out: int) -> Response:
+    style = "adaptive" if call.model.thinking == "adaptive" else "budget"
+    try:
+        upstream_body, names = openai_request_to_anthropic(body, default_max_tokens=max_out, thinking_style=style)
+    except TranslationError as exc:
+        raise translation_error(exc) from exc
+    upstream_body["model"] = call.model.upstream_model
+    stream = bool(body.get("stream"))
+    upstream_body["stream"] = stream
+    account = accounts_for(catalog().provider_of(call.model))[0]
+    upstream = await hold_and_open(call, lambda: claude.post(account, "/v1/messages", dumps_bytes(upstream_body), {}))
+    headers = base_headers(call.request_id, call.hold)
+    completion_id = "chatcmpl-" + call.request_id.removeprefix("req_")
+    created = int(time.time())
+    if stream:
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        translator = AnthropicToOpenAI(call, completion_id=completion_id, created=created, include_usage=include_usage,
+                                       names=names)
+        return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
+                                 media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+    try:
+        message = json.loads(await upstream.aread())
+        completion = anthropic_response_to_openai(message, model=call.model.id, names=names, created=created)
+    except Exception as exc:
+        await settle_failure(call, exc)
+        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
+    finally:
+        await upstream.aclose()
+    completion["id"] = completion_id
+    cost = await settle_success(call, Usage.from_anthropic(message.get("usage")))
+    completion.setdefault("usage", {})["credits"] = cost
+    return Response(dumps(completion), headers=headers, media_type="application/json")

@@ -1,0 +1,64 @@
+"""Anthropic Messages clients on OpenAI-format models (OpenAI, DeepSeek, Doubao/Ark)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from bytespike.billing import Usage
+from bytespike.catalog import catalog
+from bytespike.config import settings
+from bytespike.errors import GatewayError, Kind
+from bytespike.gateway.pipeline import Call, hold_and_open, relay, settle_failure, settle_success
+from bytespike.gateway.streams import OpenAIToAnthropic, dumps_bytes
+from bytespike.http.render import base_headers
+from bytespike.providers import accounts_for
+from bytespike.providers import openai as oai
+from bytespike.sse import dumps
+from bytespike.translate import (
+    TARGETS,
+    TranslationError,
+    anthropic_request_to_openai,
+    openai_response_to_anthropic,
+)
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def translation_error(exc: TranslationError) -> GatewayError:
+    return GatewayError(Kind.INVALID_REQUEST, exc.message, param=exc.param)
+
+
+async def messages_via_openai(request: Request, call: Call, body: dict[str, Any], input_tokens: int) -> Response:
+    provider = catalog().provider_of(call.model)
+    target = provider.name if provider.name in TARGETS else "openai"
+    try:
+        upstream_body, names = anthropic_request_to_openai(body, target=target)
+    except TranslationError as exc:
+        raise translation_error(exc) from exc
+    upstream_body["model"] = call.model.upstream_model
+    stream = bool(body.get("stream"))
+    account = accounts_for(provider)[0]
+    upstream = await hold_and_open(call, lambda: oai.post(account, dumps_bytes(upstream_body)))
+    headers = base_headers(call.request_id, call.hold)
+    message_id = "msg_" + call.request_id.removeprefix("req_")
+    if stream:
+        translator = OpenAIToAnthropic(call, message_id=message_id, names=names, input_tokens=input_tokens,
+                                       provider=provider.name)
+        return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
+                                 media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+    try:
+        completion = json.loads(await upstream.aread())
+        message = openai_response_to_anthropic(completion, model=call.model.id, names=names, provider=provider.name)
+    except Exception as exc:
+        await settle_failure(call, exc)
+        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
+    finally:
+        await upstream.aclose()
+    message["id"] = message_id
+    cost = await settle_success(call, Usage.from_anthropic(message.get("usage")))
+    message.setdefault("usage", {})["credits"] = cost
+    return Response(dumps(message), headers=headers, media_type="application/json")

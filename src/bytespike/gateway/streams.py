@@ -1,0 +1,188 @@
+"""Stream translators for the relay: one small state machine per (upstream, client) pair.
+
+Each wraps a pure translator from ``bytespike.translate`` (or passes frames through) and
+tracks what billing needs: usage, whether the upstream finished, what reached the client.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bytespike.billing import Usage, price_usage
+from bytespike.errors import GatewayError, anthropic_body, openai_body
+from bytespike.gateway.pipeline import Call, StreamTranslator
+from bytespike.providers.anthropic import error_from_event
+from bytespike.providers.openai import error_from_chunk
+from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, dumps, openai_frame
+from bytespike.translate import (
+    AnthropicToOpenAIStream,
+    OpenAIToAnthropicStream,
+    ToolNameMap,
+    openai_usage_to_anthropic,
+)
+
+_BYTES_PER_OUTPUT_TOKEN = 4
+_CHUNK_OVERHEAD = 150  # a chat.completion.chunk's JSON around its delta text
+
+
+def credits(call: Call, usage: Usage) -> int:
+    """What the client is billed: priced usage, capped at the hold (the estimate is a ceiling)."""
+    return min(price_usage(call.model.price, usage), call.hold)
+
+
+class OpenAIFrames:
+    """Error and keep-alive frames on the OpenAI surface."""
+
+    call: Call
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return openai_frame(openai_body(err))
+
+    def ping_frame(self) -> bytes:
+        return b": ping\n\n"
+
+
+class AnthropicFrames:
+    call: Call
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return anthropic_frame("error", anthropic_body(err, self.call.request_id))
+
+    def ping_frame(self) -> bytes:
+        return b'event: ping\ndata: {"type":"ping"}\n\n'
+
+
+class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
+    """OpenAI-format upstream -> OpenAI client: chunks forwarded as received.
+
+    Only the usage chunk is decoded (to bill and add ``usage.credits``); it is withheld
+    when the client did not ask for ``include_usage`` (the gateway always asks upstream).
+    """
+
+    def __init__(self, call: Call, *, client_wants_usage: bool) -> None:
+        self.call = call
+        self.client_wants_usage = client_wants_usage
+        self.usage = Usage()
+        self.completed = False
+        self.delivered_output_tokens = 0
+        self.delivered_content = False
+        self.upstream_error: GatewayError | None = None
+        self._rename = (f'"model":"{call.model.upstream_model}"'.encode(), f'"model":"{call.model.id}"'.encode()) \
+            if call.model.upstream_model != call.model.id else None
+        self._usage_chunk: dict[str, Any] | None = None
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        data = ev.data
+        if data == "[DONE]":
+            self.completed = True
+            return b""
+        raw = ev.raw
+        if b'"usage":{' in raw or b'"error"' in raw:
+            chunk = json.loads(data)
+            if "error" in chunk and not chunk.get("choices"):
+                self.upstream_error = error_from_chunk(chunk)
+                return b""
+            if chunk.get("usage"):
+                self.usage = Usage.from_anthropic(openai_usage_to_anthropic(chunk["usage"]))
+                if not chunk.get("choices"):
+                    self._usage_chunk = chunk  # sent by finish(), with credits
+                    return b""
+        elif b'"content":"' in raw or b'"tool_calls"' in raw or b'"reasoning_content":"' in raw:
+            self.delivered_content = True
+            self.delivered_output_tokens += max(1, (len(data) - _CHUNK_OVERHEAD) // _BYTES_PER_OUTPUT_TOKEN)
+        if self._rename is not None:
+            raw = raw.replace(*self._rename)
+        return raw + b"\n\n"
+
+    def finish(self, cost: int) -> bytes:
+        out = b""
+        if self.client_wants_usage and self._usage_chunk is not None:
+            self._usage_chunk["usage"]["credits"] = cost
+            if self._rename is not None:
+                self._usage_chunk["model"] = self.call.model.id
+            out = openai_frame(self._usage_chunk)
+        return out + OPENAI_DONE
+
+
+class AnthropicToOpenAI(OpenAIFrames, StreamTranslator):
+    """Claude upstream -> OpenAI client."""
+
+    def __init__(self, call: Call, *, completion_id: str, created: int, include_usage: bool, names: ToolNameMap) -> None:
+        self.call = call
+        self.machine = AnthropicToOpenAIStream(model=call.model.id, completion_id=completion_id, created=created,
+                                               include_usage=include_usage, names=names)
+        self.usage = Usage()
+        self.completed = False
+        self.delivered_output_tokens = 0
+        self.delivered_content = False
+        self.upstream_error: GatewayError | None = None
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        name = ev.event
+        if name == "ping":
+            return b""
+        data = json.loads(ev.data)
+        if name == "error":
+            self.upstream_error = error_from_event(data)
+            return b""
+        chunks = self.machine.feed(name or data.get("type", ""), data)
+        if self.machine.usage:
+            self.usage = Usage.from_anthropic(self.machine.usage)
+        if name == "content_block_delta":
+            self.delivered_content = True
+            self.delivered_output_tokens += max(1, (len(ev.data) - 64) // _BYTES_PER_OUTPUT_TOKEN)
+        elif name == "message_stop":
+            self.completed = True
+        return b"".join(openai_frame(c) for c in chunks)
+
+    def finish(self, cost: int) -> bytes:
+        out = []
+        for chunk in self.machine.finish():
+            if chunk.get("usage"):
+                chunk["usage"]["credits"] = cost
+            out.append(openai_frame(chunk))
+        return b"".join(out) + OPENAI_DONE
+
+
+class OpenAIToAnthropic(AnthropicFrames, StreamTranslator):
+    """OpenAI-format upstream -> Anthropic client (text, reasoning -> thinking, tool_calls -> tool_use)."""
+
+    def __init__(self, call: Call, *, message_id: str, names: ToolNameMap, input_tokens: int, provider: str) -> None:
+        self.call = call
+        self.machine = OpenAIToAnthropicStream(model=call.model.id, message_id=message_id, names=names,
+                                               input_tokens_hint=input_tokens, provider=provider)
+        self.usage = Usage()
+        self.completed = False
+        self.delivered_output_tokens = 0
+        self.delivered_content = False
+        self.upstream_error: GatewayError | None = None
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        if ev.data == "[DONE]":
+            self.completed = True
+            return b""
+        chunk = json.loads(ev.data)
+        if "error" in chunk and not chunk.get("choices"):
+            self.upstream_error = error_from_chunk(chunk)
+            return b""
+        events = self.machine.feed(chunk)
+        if self.machine.usage_reported:
+            self.usage = Usage.from_anthropic(self.machine.usage)
+        for name, _ in events:
+            if name == "content_block_delta":
+                self.delivered_content = True
+                self.delivered_output_tokens += max(1, (len(ev.data) - _CHUNK_OVERHEAD) // _BYTES_PER_OUTPUT_TOKEN)
+        return b"".join(anthropic_frame(name, data) for name, data in events)
+
+    def finish(self, cost: int) -> bytes:
+        out = []
+        for name, data in self.machine.finish():
+            if name == "message_delta":
+                data.setdefault("usage", {})["credits"] = cost
+            out.append(anthropic_frame(name, data))
+        return b"".join(out)
+
+
+def dumps_bytes(obj: Any) -> bytes:
+    return dumps(obj).encode()
