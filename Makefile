@@ -45,14 +45,14 @@ $(SAMVENV)/.installed:
 
 sam-check: $(SAMVENV)/.installed venv
 	SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam validate --lint --region us-east-1
-	$(SAMVENV)/bin/python tests/infra/expand_template.py template.yaml > .aws-sam-expanded.json
+	AWS_DEFAULT_REGION=us-east-1 $(SAMVENV)/bin/python tests/infra/expand_template.py template.yaml > .aws-sam-expanded.json
 	$(SAMVENV)/bin/cfn-lint --regions us-east-1 -t .aws-sam-expanded.json
 	$(MAKE) sam-build
 
 sam-build: $(SAMVENV)/.installed
 	PATH="$(dir $(PYTHON312)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam build --region us-east-1 \
 		--build-dir .aws-sam/build
-	@for d in MessagesFunction ReleaseFunction SweeperFunction SharedLayer; do test -d .aws-sam/build/$$d || { echo "missing build output $$d"; exit 1; }; done
+	@for d in MessagesFunction ChatFunction ReleaseFunction SweeperFunction SharedLayer; do test -d .aws-sam/build/$$d || { echo "missing build output $$d"; exit 1; }; done
 	@test -d .aws-sam/build/SharedLayer/python/bytespike || { echo "layer lacks the bytespike package"; exit 1; }
 
 clean:

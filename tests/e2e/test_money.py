@@ -32,12 +32,11 @@ def test_mixed_requests_conserve_money(stack: Stack) -> None:
     for i in range(4):
         billed += client.messages.create(**_body(f"plain {i}")).usage.model_extra["credits"]
     with client.messages.stream(**_body("streamed [[sim deltas=20]]")) as s:
-        delta = [e for e in s if e.type == "message_delta"][0]
+        delta = next(e for e in s if e.type == "message_delta")
     billed += delta.usage.model_extra["credits"]
     for directive in ("[[sim status=500]]", "[[sim status=529]]", "[[sim error_after=3]]"):
-        with pytest.raises(anthropic.APIStatusError):
-            with client.messages.stream(**_body(f"fail {directive}")) as s:
-                list(s)
+        with pytest.raises(anthropic.APIStatusError), client.messages.stream(**_body(f"fail {directive}")) as s:
+            list(s)
     res = stack.wait_all_released(org.org_id)
     assert sum(r.get("cost", 0) for r in res) == billed
     assert stack.wallet(org.org_id)["balance"] == org.topped_up - billed
@@ -63,10 +62,9 @@ def test_error_mid_stream_bills_zero(stack: Stack) -> None:
     org = stack.new_org(1_000_000)
     client = stack.anthropic(org.master_key)
     seen: list[str] = []
-    with pytest.raises(anthropic.APIStatusError) as err:
-        with client.messages.stream(**_body("mid [[sim error_after=4]]")) as s:
-            for event in s:
-                seen.append(event.type)
+    with pytest.raises(anthropic.APIStatusError) as err, client.messages.stream(**_body("mid [[sim error_after=4]]")) as s:
+        for event in s:
+            seen.append(event.type)
     assert "overloaded" in str(err.value).lower()
     assert "text" in seen  # content had reached the client before the error
     [res] = stack.wait_all_released(org.org_id)

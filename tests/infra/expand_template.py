@@ -10,7 +10,6 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
 from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
@@ -38,5 +37,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    yaml.SafeLoader  # noqa: B018 - PyYAML is what SAM's yaml_parse builds on
     main(sys.argv[1])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 
+from botocore.exceptions import ClientError
 from starlette.requests import Request
 
 from bytespike.catalog import Model
+from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
 from bytespike.store import keys
+from bytespike.store.dynamo import dynamo, n, s
 
 _QUERY_KEY_PARAMS = ("key", "api_key", "apikey", "access_token", "token")
 
@@ -41,12 +44,52 @@ async def authenticate(request: Request) -> keys.KeyRecord:
     _check_live(record)
     if record.parent_digest:
         parent = await keys.lookup(record.parent_digest)
+        if parent is not None and parent.status == "rotated" and parent.successor:
+            # The master was rotated: its first digest is a tombstone naming the current one.
+            parent = await keys.lookup(parent.successor)
         if parent is None or parent.status != "active":
             raise GatewayError(Kind.AUTHENTICATION, "This key's master key was revoked.")
+    if record.rpm:
+        await check_rpm(record)
     return record
 
 
+def rpm_window(now: float) -> tuple[str, int]:
+    """(minute label, epoch second the window ends): a fixed one-minute window in UTC."""
+    start = int(now // 60) * 60
+    return time.strftime("%Y-%m-%dT%H:%M", time.gmtime(start)), start + 60
+
+
+async def check_rpm(record: keys.KeyRecord, now: float | None = None) -> None:
+    """Per-key requests per minute, shared by every instance: one conditional ADD on a
+    counter item (``RPM#<key_id>``, sk = the minute) that TTL cleans up later."""
+    if not record.rpm:
+        return
+    now = time.time() if now is None else now
+    label, window_end = rpm_window(now)
+    try:
+        await dynamo().call(
+            "update_item",
+            TableName=settings().accounts_table,
+            Key={"pk": s(f"RPM#{record.key_id}"), "sk": s(label)},
+            UpdateExpression="ADD #n :one SET #ttl = :ttl",
+            ConditionExpression="attribute_not_exists(#n) OR #n < :rpm",
+            ExpressionAttributeNames={"#n": "n", "#ttl": "ttl"},
+            ExpressionAttributeValues={":one": n(1), ":rpm": n(record.rpm), ":ttl": n(window_end + 120)},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        raise GatewayError(
+            Kind.RATE_LIMIT,
+            f"This key is limited to {record.rpm} requests per minute; retry after the minute turns.",
+            retry_after=str(max(1, int(window_end - now))),
+        ) from exc
+
+
 def _check_live(record: keys.KeyRecord) -> None:
+    if record.status == "rotated":
+        raise GatewayError(Kind.AUTHENTICATION, "This API key was rotated; use its new secret.")
     if record.status != "active":
         raise GatewayError(Kind.AUTHENTICATION, "This API key was revoked.")
     if record.expires_at is not None and record.expires_at <= time.time():

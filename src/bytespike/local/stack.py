@@ -208,7 +208,7 @@ class StreamPoller:
         while True:
             try:
                 await asyncio.to_thread(self.poll_once)
-            except Exception:  # noqa: BLE001 - keep polling; Lambda would retry the batch
+            except Exception:
                 log.exception("stream poll failed")
             await asyncio.sleep(self.interval)
 
@@ -220,7 +220,7 @@ async def sweeper_loop(interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await asyncio.to_thread(sweep)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("sweep failed")
 
 

@@ -11,7 +11,7 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -19,8 +19,6 @@ from botocore.exceptions import ClientError
 
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
-
-T = TypeVar("T")
 
 # Calls per operation name, for the benchmarks and the issue notes ("counted, not timed").
 CALLS: Counter[str] = Counter()
@@ -87,7 +85,7 @@ class AsyncDynamo:
         return await with_retries(lambda: method(**kwargs), op)
 
 
-async def with_retries(fn: Callable[[], Awaitable[T]], op: str, attempts: int = 4) -> T:
+async def with_retries[T](fn: Callable[[], Awaitable[T]], op: str, attempts: int = 4) -> T:
     delay = 0.02
     for attempt in range(attempts):
         CALLS[op] += 1

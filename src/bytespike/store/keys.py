@@ -45,6 +45,18 @@ class KeyRecord:
     label: str = ""
     created_at: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Admin (issue #5). A sub-key links to its master's *first* digest (origin_digest), which
+    # survives the master's rotations as a "rotated" tombstone pointing at the current secret
+    # (successor); so rotating a master keeps its sub-keys, and revoking it still stops them.
+    parent_key_id: str | None = None
+    origin_digest: str | None = None
+    successor: str | None = None
+    revoked_at: int | None = None
+
+    @property
+    def anchor_digest(self) -> str:
+        """The digest sub-keys point at: stable across this key's rotations."""
+        return self.origin_digest or self.digest
 
     @property
     def digest_prefix(self) -> str:
@@ -70,6 +82,10 @@ class KeyRecord:
                 "rpm": self.rpm,
                 "label": self.label,
                 "created_at": self.created_at,
+                "parent_key_id": self.parent_key_id,
+                "origin_digest": self.origin_digest,
+                "successor": self.successor,
+                "revoked_at": self.revoked_at,
             }
         )
 
@@ -92,6 +108,10 @@ class KeyRecord:
             rpm=d.get("rpm"),
             label=d.get("label", ""),
             created_at=d.get("created_at", 0),
+            parent_key_id=d.get("parent_key_id"),
+            origin_digest=d.get("origin_digest"),
+            successor=d.get("successor"),
+            revoked_at=d.get("revoked_at"),
         )
 
 
