@@ -38,6 +38,10 @@ class Settings:
     ping_interval: float
     reservation_shards: int
     released_retention_days: int
+    # Video jobs (issue #6): their table, how long a job may run, how soon clients re-poll.
+    video_jobs_table: str = "bytespike-video-jobs"
+    video_job_timeout_seconds: int = 3600
+    video_poll_after_ms: int = 2000
 
     @staticmethod
     def from_env() -> Settings:
@@ -59,6 +63,9 @@ class Settings:
             ping_interval=_float("SSE_PING_INTERVAL", 10.0),
             reservation_shards=_int("RESERVATION_SHARDS", 8),
             released_retention_days=_int("RELEASED_RETENTION_DAYS", 90),
+            video_jobs_table=os.environ.get("VIDEO_JOBS_TABLE", "bytespike-video-jobs"),
+            video_job_timeout_seconds=_int("VIDEO_JOB_TIMEOUT_SECONDS", 3600),
+            video_poll_after_ms=_int("VIDEO_POLL_AFTER_MS", 2000),
         )
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,50 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def local_stack_process(workdir: Path, *, args: list[str] | None = None,
+                        env: dict[str, str] | None = None) -> Iterator[tuple[dict[str, Any], Path, Path]]:
+    """Run `python -m bytespike.local` in a subprocess until healthy; yield (healthz info, env file, log)."""
+    port, sim_port = free_port(), free_port()
+    env_file, log_path = workdir / "dev.env", workdir / "stack.log"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTREAM_")}  # no real keys in tests
+    full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bytespike.local", "--port", str(port), "--sim-port", str(sim_port),
+             "--env-file", str(env_file), "--no-reuse-key", "--log-level", "warning", *(args or [])],
+            cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            info = _wait_healthy(proc, f"http://127.0.0.1:{port}", log_path)
+            yield info, env_file, log_path
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"local stack exited early:\n{log_path.read_text()}")
+        try:
+            r = httpx.get(base + "/healthz", timeout=1)
+            if r.status_code == 200:
+                return r.json()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"local stack did not become healthy:\n{log_path.read_text()}")
 
 
 @dataclass
@@ -140,3 +188,57 @@ class Stack:
         assert wallet["balance"] >= 0, wallet
         assert wallet["topped_up"] == wallet["balance"] + billed + open_holds, (wallet, billed, open_holds)
         return {"balance": wallet["balance"], "billed": billed, "open_holds": open_holds}
+
+    # ------------------------------------------------------------ admin API (issue #5)
+    @property
+    def env_file(self) -> Path:
+        """The dev.env the stack wrote (the conftest keeps it next to the log)."""
+        return self.log_path.parent / "dev.env"
+
+    def admin(self, method: str, path: str, key: str | None = None, *, shape: str = "anthropic",
+              json: Any = None, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+              ) -> httpx.Response:
+        """One admin API call; ``shape`` picks the auth header and so the error shape (x-api-key vs Bearer)."""
+        auth: dict[str, str] = {}
+        if key:
+            auth = {"x-api-key": key} if shape == "anthropic" else {"authorization": f"Bearer {key}"}
+        return httpx.request(method, self.base_url + path, json=json, params=params,
+                             headers={**auth, **(headers or {})}, timeout=30)
+
+    def create_org(self, credits: int, org_id: str | None = None) -> Org:
+        """An org through the admin API (operator), its master key from the response."""
+        org_id = org_id or f"org-{secrets.token_hex(4)}"
+        r = self.admin("POST", "/v1/orgs", self.operator_key, json={"org_id": org_id, "credits": credits})
+        assert r.status_code == 201, r.text
+        return Org(org_id, r.json()["master_key"]["secret"], credits)
+
+    def mint(self, key: str, **body: Any) -> dict[str, Any]:
+        """A key minted with ``key`` (a master, or the operator); the response includes the one-time secret."""
+        r = self.admin("POST", "/v1/keys", key, json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def member_used(self, org_id: str, member_id: str, period: str) -> int | None:
+        from bytespike.store import ledger
+        from bytespike.store.dynamo import from_item
+
+        item = self.ddb.get_item(TableName=self.tables["ACCOUNTS_TABLE"], Key=ledger.member_key(org_id, member_id, period),
+                                 ConsistentRead=True).get("Item")
+        return int(from_item(item)["used"]) if item else None
+
+    def stream_records(self, reservation_ids: set[str]) -> list[dict[str, Any]]:
+        """Every Reservations stream record of these reservations, Lambda-shaped (to redeliver them)."""
+        streams = boto3.client("dynamodbstreams", endpoint_url=self.dynamodb_url, region_name="us-east-1")
+        arn = self.ddb.describe_table(TableName=self.tables["RESERVATIONS_TABLE"])["Table"]["LatestStreamArn"]
+        out: list[dict[str, Any]] = []
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while it:
+                page = streams.get_records(ShardIterator=it, Limit=1000)
+                out += [{**r, "eventSourceARN": arn} for r in page["Records"]
+                        if r["dynamodb"]["Keys"]["id"]["S"] in reservation_ids]
+                if not page["Records"]:
+                    break
+                it = page.get("NextShardIterator")
+        return out

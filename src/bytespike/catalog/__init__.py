@@ -40,6 +40,47 @@ class Price:
         )
 
 
+    @staticmethod
+    def zero() -> Price:
+        """Models priced in another unit (images, seconds, searches...) carry no token price."""
+        return Price(input=0, output=0, cache_write_5m=0, cache_write_1h=0, cache_read=0)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPrice:
+    """A modality's own price: integer credits per ``per`` units, one rate per variant.
+
+    ``rates`` maps a variant key (e.g. ``"high/1024x1024"``, ``"720p"``) to credits; the key
+    ``"default"`` applies when a model has one rate. Cost = ceil(quantity x rate / per),
+    exact integer arithmetic like token prices.
+    """
+
+    unit: str
+    per: int
+    rates: dict[str, int]
+
+    @staticmethod
+    def from_dict(raw: dict[str, Any]) -> UnitPrice:
+        rates = {str(k): int(v) for k, v in raw.items() if k not in ("unit", "per")}
+        if not rates:
+            raise ValueError("unit_price needs at least one rate")
+        return UnitPrice(unit=str(raw["unit"]), per=int(raw.get("per", 1)), rates=rates)
+
+    def rate(self, key: str = "default") -> int:
+        if key in self.rates:
+            return self.rates[key]
+        if "default" in self.rates:
+            return self.rates["default"]
+        raise KeyError(f"no {self.unit} rate for '{key}'")
+
+    def cost(self, quantity: int, key: str = "default") -> int:
+        return -(-int(quantity) * self.rate(key) // self.per)
+
+    @property
+    def max_rate(self) -> int:
+        return max(self.rates.values())
+
+
 @dataclass(frozen=True, slots=True)
 class Provider:
     name: str
@@ -65,6 +106,7 @@ class Model:
     free_tier: bool = False
     fallback: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    unit_price: UnitPrice | None = None  # modality models priced per image/second/search/...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +154,13 @@ def _parse(data: dict[str, Any]) -> Catalog:
             context_window=int(m.get("context_window", 128000)),
             max_output_tokens=int(m.get("max_output_tokens", 8192)),
             modality=m.get("modality", "chat"),
-            price=Price.from_dict(m["price"]),
+            price=Price.from_dict(m["price"]) if "price" in m else Price.zero(),
             capabilities=frozenset(m.get("capabilities", [])),
             thinking=m.get("thinking"),
             free_tier=bool(m.get("free_tier", False)),
             fallback=m.get("fallback"),
             raw=m,
+            unit_price=UnitPrice.from_dict(m["unit_price"]) if "unit_price" in m else None,
         )
     return Catalog(as_of=str(data.get("meta", {}).get("as_of", "")), providers=providers, models=models)
 

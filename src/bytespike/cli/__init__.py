@@ -1,0 +1,1 @@
+"""The ``bytespike`` admin CLI (operator powers, straight to DynamoDB through ``bytespike.admin``)."""

@@ -24,6 +24,7 @@ from bytespike.gateway.pipeline import (
     Call,
     hold_and_open,
     new_request_id,
+    open_pooled,
     relay,
     request_id_for,
     settle_failure,
@@ -31,9 +32,9 @@ from bytespike.gateway.pipeline import (
 )
 from bytespike.gateway.streams import AnthropicToOpenAI, OpenAIPassthrough, dumps_bytes
 from bytespike.http.render import base_headers, error_response, parse_json_object, read_body
-from bytespike.providers import accounts_for
 from bytespike.providers import anthropic as claude
 from bytespike.providers import openai as oai
+from bytespike.providers import pool
 from bytespike.sse import dumps
 from bytespike.translate import (
     TranslationError,
@@ -62,6 +63,13 @@ def _max_output(body: dict[str, Any], model: Model) -> int:
                            f"max_tokens is too large: {requested}. This model supports at most {model.max_output_tokens} completion tokens.",
                            param="max_tokens")
     return int(requested or model.max_output_tokens)
+
+
+def _session(body: dict[str, Any]) -> str | None:
+    """Stickiness: the caller's user / prompt_cache_key, or a hash of the system prompt."""
+    user = body.get("prompt_cache_key") or body.get("user")
+    system = [m.get("content") for m in body.get("messages", []) if isinstance(m, dict) and m.get("role") in ("system", "developer")]
+    return pool.session_key(user if isinstance(user, str) else None, dumps(system).encode() if system else None)
 
 
 async def chat_completions(request: Request) -> Response:
@@ -97,13 +105,14 @@ async def chat_completions(request: Request) -> Response:
 
 
 async def _passthrough(call: Call, body: dict[str, Any]) -> Response:
-    account = accounts_for(catalog().provider_of(call.model))[0]
     stream = bool(body.get("stream"))
     client_wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     body["model"] = call.model.upstream_model
     if stream:
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-    upstream = await hold_and_open(call, lambda: oai.post(account, dumps_bytes(body)))
+    payload = dumps_bytes(body)
+    upstream = await hold_and_open(call, lambda: open_pooled(call, lambda account: oai.post(account, payload),
+                                                             _session(body)))
     headers = base_headers(call.request_id, call.hold)
     if stream:
         translator = OpenAIPassthrough(call, client_wants_usage=client_wants_usage)
@@ -132,8 +141,9 @@ async def _via_claude(request: Request, call: Call, body: dict[str, Any], max_ou
     upstream_body["model"] = call.model.upstream_model
     stream = bool(body.get("stream"))
     upstream_body["stream"] = stream
-    account = accounts_for(catalog().provider_of(call.model))[0]
-    upstream = await hold_and_open(call, lambda: claude.post(account, "/v1/messages", dumps_bytes(upstream_body), {}))
+    payload = dumps_bytes(upstream_body)
+    upstream = await hold_and_open(call, lambda: open_pooled(
+        call, lambda account: claude.post(account, "/v1/messages", payload, {}), _session(body)))
     headers = base_headers(call.request_id, call.hold)
     completion_id = "chatcmpl-" + call.request_id.removeprefix("req_")
     created = int(time.time())

@@ -12,11 +12,11 @@ from bytespike.billing import Usage
 from bytespike.catalog import catalog
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
-from bytespike.gateway.pipeline import Call, hold_and_open, relay, settle_failure, settle_success
+from bytespike.gateway.pipeline import Call, hold_and_open, open_pooled, relay, settle_failure, settle_success
 from bytespike.gateway.streams import OpenAIToAnthropic, dumps_bytes
 from bytespike.http.render import base_headers
-from bytespike.providers import accounts_for
 from bytespike.providers import openai as oai
+from bytespike.providers import pool
 from bytespike.sse import dumps
 from bytespike.translate import (
     TARGETS,
@@ -41,8 +41,9 @@ async def messages_via_openai(request: Request, call: Call, body: dict[str, Any]
         raise translation_error(exc) from exc
     upstream_body["model"] = call.model.upstream_model
     stream = bool(body.get("stream"))
-    account = accounts_for(provider)[0]
-    upstream = await hold_and_open(call, lambda: oai.post(account, dumps_bytes(upstream_body)))
+    payload = dumps_bytes(upstream_body)
+    session = pool.session_key((body.get("metadata") or {}).get("user_id"), None)
+    upstream = await hold_and_open(call, lambda: open_pooled(call, lambda account: oai.post(account, payload), session))
     headers = base_headers(call.request_id, call.hold)
     message_id = "msg_" + call.request_id.removeprefix("req_")
     if stream:

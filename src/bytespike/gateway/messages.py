@@ -22,13 +22,14 @@ from bytespike.gateway.pipeline import (
     Call,
     hold_and_open,
     new_request_id,
+    open_pooled,
     relay,
     request_id_for,
     settle_failure,
     settle_success,
 )
 from bytespike.http.render import base_headers, error_response, json_response, parse_json_object, read_body
-from bytespike.providers import accounts_for
+from bytespike.providers import accounts_for, pool
 from bytespike.providers import anthropic as claude
 from bytespike.sse import dumps
 from bytespike.translate import strip_foreign_thinking
@@ -86,7 +87,6 @@ async def create_message(request: Request) -> Response:
 
 
 async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes) -> Response:
-    account = accounts_for(catalog().provider_of(call.model))[0]
     if b"bsx:" in raw:  # thinking produced by another provider cannot be replayed to Claude
         body = strip_foreign_thinking(body)
         body["model"] = call.model.upstream_model
@@ -95,7 +95,10 @@ async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes
         body["model"] = call.model.upstream_model
         raw = dumps(body).encode()
     stream = bool(body.get("stream"))
-    upstream = await hold_and_open(call, lambda: claude.post(account, "/v1/messages", raw, request.headers))
+    session = pool.session_key((body.get("metadata") or {}).get("user_id"),
+                               dumps([body.get("tools"), body.get("system")]).encode() if b"cache_control" in raw else None)
+    upstream = await hold_and_open(call, lambda: open_pooled(
+        call, lambda account: claude.post(account, "/v1/messages", raw, request.headers), session))
     headers = base_headers(call.request_id, call.hold)
     if stream:
         translator = AnthropicPassthrough(call)

@@ -20,8 +20,9 @@ import anyio
 import httpx
 
 from bytespike.billing import Usage, price_usage
-from bytespike.catalog import Model
+from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
+from bytespike.providers import Account, pool
 from bytespike.sse import SSEEvent, SSEParser
 from bytespike.store import ledger
 from bytespike.store.keys import KeyRecord
@@ -54,6 +55,7 @@ class Call:
     first_byte_at: float | None = None
     settled: bool = False
     cost: int = 0
+    account: str = ""  # the upstream account that served the call (logs only, never sent to clients)
 
     def hold_record(self, modality: str = "chat") -> ledger.Hold:
         period = ledger.period_label(self.key.quota_period) if self.key.quota is not None and self.key.quota_period else None
@@ -112,6 +114,15 @@ async def hold_and_open(
     except BaseException as exc:
         await settle_failure(call, exc)
         raise
+
+
+async def open_pooled(
+    call: Call, send: Callable[[Account], Awaitable[httpx.Response]], session: str | None = None
+) -> httpx.Response:
+    """Open the upstream through the provider's account pool (failover before the first byte)."""
+    response, account = await pool.open_with_failover(catalog().provider_of(call.model), send, session=session)
+    call.account = account.name
+    return response
 
 
 async def _place(call: Call, modality: str) -> None:

@@ -48,11 +48,23 @@ def _register_messages(app: FastAPI) -> None:
 
 
 def _register_admin(app: FastAPI) -> None:
-    from bytespike.gateway import usage
+    from bytespike.gateway import admin, usage
 
     async def get_usage(request: Request, request_id: str) -> Response:
-        return await usage.get_request_usage(request, request_id)
+        operator_view = await admin.request_usage(request, request_id)
+        return operator_view or await usage.get_request_usage(request, request_id)
 
+    # Orgs, wallets, keys, usage ledger (issue #5); who may call what: docs/ADMIN.md.
+    app.add_api_route("/v1/orgs", admin.create_org, methods=["POST"], summary="Create an org: wallet + master key")
+    app.add_api_route("/v1/orgs/{org_id}", admin.get_org, methods=["GET"], summary="An org and its wallet")
+    app.add_api_route("/v1/orgs/{org_id}/topups", admin.top_up, methods=["POST"], summary="Top up (idempotent by id)")
+    app.add_api_route("/v1/keys", admin.create_key, methods=["POST"], summary="Mint a key (secret shown once)")
+    app.add_api_route("/v1/keys", admin.list_keys, methods=["GET"], summary="List keys (never secrets)")
+    app.add_api_route("/v1/keys/{key_id}", admin.get_key, methods=["GET"], summary="One key")
+    app.add_api_route("/v1/keys/{key_id}/revoke", admin.revoke_key, methods=["POST"], summary="Revoke a key")
+    app.add_api_route("/v1/keys/{key_id}/rotate", admin.rotate_key, methods=["POST"], summary="Rotate a key's secret")
+    app.add_api_route("/v1/usage", admin.usage_rows, methods=["GET"], summary="Usage rows (JSON or CSV)")
+    app.add_api_route("/v1/usage/summary", admin.usage_summary, methods=["GET"], summary="Usage per member/model/day")
     app.add_api_route("/v1/usage/{request_id}", get_usage, methods=["GET"], summary="Billed usage of one request")
 
 
@@ -66,10 +78,37 @@ def _register_chat(app: FastAPI) -> None:
                       summary="Create a chat completion (OpenAI Chat Completions)")
 
 
+def _register_playground(app: FastAPI) -> None:
+    from bytespike.gateway import playground
+
+    async def index(request: Request) -> Response:
+        return playground.serve_asset(request, "index.html")
+
+    async def asset(request: Request, name: str) -> Response:
+        return playground.serve_asset(request, name)
+
+    async def config(request: Request) -> Response:
+        return await playground.config(request)
+
+    async def estimate(request: Request) -> Response:
+        return await playground.estimate(request)
+
+    async def run(request: Request) -> Response:
+        return await playground.run(request)
+
+    for path in ("/", "/playground", "/playground/"):
+        app.add_api_route(path, index, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/playground/static/{name}", asset, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/playground/config", config, methods=["GET"], summary="Playground: free-run rules and runs left")
+    app.add_api_route("/playground/estimate", estimate, methods=["POST"], summary="Playground: estimate a free run")
+    app.add_api_route("/playground/run", run, methods=["POST"], summary="Playground: one free run (streaming)")
+
+
 REGISTRARS: dict[str, Callable[[FastAPI], None]] = {
     "messages": _register_messages,
     "chat": _register_chat,
     "admin": _register_admin,
+    "playground": _register_playground,
 }
 
 

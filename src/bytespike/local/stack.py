@@ -26,6 +26,8 @@ log = logging.getLogger("bytespike.local")
 DEMO_ORG = "demo"
 DEMO_CREDITS = 10_000_000  # $10
 LOCAL_SIM_KEY = "sk-sim-local"
+HOUSE_ORG = "playground-house"  # funds the playground's free runs
+HOUSE_CREDITS = 5_000_000  # $5
 PROVIDERS = ("anthropic", "openai", "gemini", "deepseek", "ark", "cohere", "jina")
 
 
@@ -105,6 +107,34 @@ def seed_demo(client: Any, master_secret: str | None) -> str:
     from bytespike.config import settings
 
     client.put_item(TableName=settings().keys_table, Item=record.to_item())
+    return secret
+
+
+def seed_house(client: Any) -> str:
+    """The playground's house org: a funded wallet and a key that may only use free-tier models.
+
+    The key goes to this process's environment (``PLAYGROUND_HOUSE_KEY``), where the
+    playground function reads it; on AWS it is an SSM SecureString instead.
+    """
+    from bytespike.config import settings
+    from bytespike.playground.settings import free_models
+    from bytespike.store import keys, ledger
+
+    ledger.create_wallet(client, HOUSE_ORG, "Playground house wallet")
+    ledger.top_up(client, HOUSE_ORG, HOUSE_CREDITS, topup_id="seed")
+    secret = os.environ.get("PLAYGROUND_HOUSE_KEY") or keys.new_secret()
+    record = keys.KeyRecord(
+        digest=keys.digest(secret),
+        key_id="key_playground_house",
+        org_id=HOUSE_ORG,
+        kind="master",
+        member_id="playground",
+        models=frozenset(m.id for m in free_models()),
+        label="playground house key",
+        created_at=int(time.time()),
+    )
+    client.put_item(TableName=settings().keys_table, Item=record.to_item())
+    os.environ.update({"PLAYGROUND_HOUSE_KEY": secret, "PLAYGROUND_HOUSE_ORG": HOUSE_ORG})
     return secret
 
 
@@ -307,10 +337,14 @@ async def serve(args: argparse.Namespace) -> None:
 
     from bytespike.local.moto_server import LocalDynamoDB
 
-    moto_port = args.moto_port or free_port()
     sim_port = args.sim_port or free_port()
-    moto = LocalDynamoDB(moto_port)
-    moto.start()
+    moto: LocalDynamoDB | None = None
+    if args.dynamodb_url:  # join another stack's DynamoDB (e.g. two gateway processes sharing tables)
+        moto_port = int(args.dynamodb_url.rsplit(":", 1)[1].rstrip("/"))
+    else:
+        moto_port = args.moto_port or free_port()
+        moto = LocalDynamoDB(moto_port)
+        moto.start()
     env = configure_env(moto_port, sim_port, args.table_prefix)
     from bytespike.store.dynamo import sync_client
 
@@ -321,12 +355,17 @@ async def serve(args: argparse.Namespace) -> None:
     base_url = f"http://127.0.0.1:{args.port}"
     write_dev_env(env_file, base_url, secret, env["BYTESPIKE_SIM_URL"], env["DYNAMODB_ENDPOINT_URL"],
                   env["BYTESPIKE_OPERATOR_KEY"])
+    house = seed_house(client)
+    with env_file.open("a") as fh:  # the playground's config (the house key stays server-side)
+        fh.write(f"export PLAYGROUND_HOUSE_ORG={HOUSE_ORG}\nexport PLAYGROUND_HOUSE_KEY={house}\n")
 
     info = {"base_url": base_url, "simulator_url": env["BYTESPIKE_SIM_URL"],
             "dynamodb_url": env["DYNAMODB_ENDPOINT_URL"], "tables": {k: v for k, v in env.items() if k.endswith("_TABLE")}}
     dispatcher = Dispatcher(args.port, sim_port, info)
+    # proxy_headers=False: the TCP peer is the client (uvicorn would otherwise let a client on
+    # 127.0.0.1 rewrite it with X-Forwarded-For, and the playground counts free runs by it).
     config = uvicorn.Config(dispatcher, log_level=args.log_level, access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=3, loop="asyncio")
+                            timeout_graceful_shutdown=3, loop="asyncio", proxy_headers=False)
     server = uvicorn.Server(config)
     streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
     poller = StreamPoller(client, streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
@@ -347,7 +386,8 @@ async def serve(args: argparse.Namespace) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        moto.stop()
+        if moto is not None:
+            moto.stop()
 
 
 def _banner(base_url: str, secret: str, env_file: Path, sim_url: str) -> None:
@@ -356,6 +396,7 @@ def _banner(base_url: str, secret: str, env_file: Path, sim_url: str) -> None:
         f"  base URL      {base_url}\n"
         f"  demo org      {DEMO_ORG} (wallet {DEMO_CREDITS:,} credits = $10)\n"
         f"  master key    {secret}\n"
+        f"  playground    {base_url}/ (free runs funded by the '{HOUSE_ORG}' wallet)\n"
         f"  simulator     {sim_url}\n"
         f"  SDK env       source {env_file}\n"
         "  Ctrl-C stops everything.\n",
@@ -368,6 +409,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8787")))
     parser.add_argument("--sim-port", type=int, default=int(os.environ.get("SIM_PORT", "0")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "0")))
+    parser.add_argument("--dynamodb-url", default=os.environ.get("BYTESPIKE_JOIN_DYNAMODB_URL", ""),
+                        help="use this running local DynamoDB instead of starting one")
     parser.add_argument("--table-prefix", default="bytespike-local")
     parser.add_argument("--env-file", default=".bytespike/dev.env")
     parser.add_argument("--no-reuse-key", dest="reuse_key", action="store_false")

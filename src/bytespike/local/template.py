@@ -17,6 +17,7 @@ TABLE_ENV = {
     "AccountsTable": "ACCOUNTS_TABLE",
     "ReservationsTable": "RESERVATIONS_TABLE",
     "UsageTable": "USAGE_TABLE",
+    "VideoJobsTable": "VIDEO_JOBS_TABLE",
 }
 
 

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -26,6 +27,8 @@ class Account:
     name: str
     base_url: str
     api_key: str
+    priority: int = 0  # lower is tried first
+    weight: float = 1.0  # share of traffic within a priority
 
     def __repr__(self) -> str:  # never print the key
         return f"Account({self.provider}/{self.name} -> {self.base_url})"
@@ -42,18 +45,48 @@ def _secret_values() -> dict[str, str]:
 
 
 def accounts_for(provider: Provider) -> list[Account]:
-    """The provider's accounts, in priority order (issue #4 extends this into weighted pools)."""
+    """The provider's accounts, from one place.
+
+    ``UPSTREAM_<P>_ACCOUNTS`` (a JSON list of ``{name, api_key, base_url?, priority?, weight?}``)
+    in the environment, in the JSON file named by ``UPSTREAM_ACCOUNTS_FILE`` (``{"<p>": [...]}``)
+    or in the Secrets Manager secret named by ``UPSTREAM_SECRET_ARN``; or a single account
+    from ``UPSTREAM_<P>_API_KEY`` (+ ``UPSTREAM_<P>_BASE_URL``).
+    """
     env_prefix = f"UPSTREAM_{provider.name.upper()}"
     values = {**_secret_values(), **os.environ}
+    default_base = values.get(f"{env_prefix}_BASE_URL") or provider.base_url
+    listed = values.get(f"{env_prefix}_ACCOUNTS") or _file_accounts(values.get("UPSTREAM_ACCOUNTS_FILE"), provider.name)
+    if listed:
+        return _parse_accounts(provider.name, listed, default_base)
     key = values.get(f"{env_prefix}_API_KEY") or values.get(provider.key_env)
-    base = values.get(f"{env_prefix}_BASE_URL") or provider.base_url
     if not key:
-        raise GatewayError(
-            Kind.UPSTREAM,
-            f"No upstream account is configured for provider '{provider.name}'.",
-            retry_after=None,
-        )
-    return [Account(provider=provider.name, name="default", base_url=base.rstrip("/"), api_key=key)]
+        raise GatewayError(Kind.UPSTREAM, f"No upstream account is configured for provider '{provider.name}'.")
+    return [Account(provider=provider.name, name="default", base_url=default_base.rstrip("/"), api_key=key)]
+
+
+@lru_cache(maxsize=64)
+def _parse_accounts(provider: str, raw: str, default_base: str) -> list[Account]:
+    try:
+        entries = json.loads(raw)
+        return [
+            Account(provider=provider, name=str(e.get("name") or f"account-{i}"),
+                    base_url=str(e.get("base_url") or default_base).rstrip("/"), api_key=str(e["api_key"]),
+                    priority=int(e.get("priority", 0)), weight=float(e.get("weight", 1.0)))
+            for i, e in enumerate(entries)
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise GatewayError(Kind.API, f"The account pool for '{provider}' is misconfigured.") from exc
+
+
+def _file_accounts(path: str | None, provider: str) -> str | None:
+    if not path:
+        return None
+    try:
+        with open(path) as fh:
+            entries = json.load(fh).get(provider)
+    except (OSError, ValueError) as exc:
+        raise GatewayError(Kind.API, "UPSTREAM_ACCOUNTS_FILE is unreadable.") from exc
+    return json.dumps(entries) if entries else None
 
 
 class HttpClients:

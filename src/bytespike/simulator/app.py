@@ -16,6 +16,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bytespike.simulator.anthropic_proto import AnthropicSimulator
+from bytespike.simulator.ark_proto import ArkSimulator
+from bytespike.simulator.deepseek_proto import DeepSeekSimulator
+from bytespike.simulator.gemini_proto import GeminiSimulator
 from bytespike.simulator.openai_proto import OpenAISimulator
 from bytespike.simulator.state import SimState
 from bytespike.simulator.wire import install_drop_log_filter, json_response
@@ -27,7 +30,13 @@ class ProviderSurface(Protocol):
     def routes(self) -> list[BaseRoute]: ...
 
 
-PROVIDERS: tuple[Callable[[SimState], ProviderSurface], ...] = (AnthropicSimulator, OpenAISimulator)
+PROVIDERS: tuple[Callable[[SimState], ProviderSurface], ...] = (
+    AnthropicSimulator,
+    OpenAISimulator,
+    GeminiSimulator,
+    DeepSeekSimulator,
+    ArkSimulator,
+)
 
 
 def control_routes(state: SimState) -> list[BaseRoute]:

@@ -595,6 +595,52 @@ class OpenAISimulator:
         )
         return self._error(status, request_id, message, extra=extra)
 
+    # -- hooks: OpenAI-compatible providers (DeepSeek, Ark) subclass this surface and
+    #    override only what differs on their wire; the request flow below is shared.
+
+    INVALID_JSON_MESSAGE = (
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+        "HTTP library correctly. The OpenAI API expects a JSON payload.)"
+    )
+    ID_PREFIX = "chatcmpl-sim"
+    REQUEST_ID_HEADER = "x-request-id"
+
+    def _pre_validate(self, body: dict[str, Any], request_id: str) -> Response | None:
+        """A provider-specific rejection that comes before ordinary validation (none for OpenAI)."""
+        return None
+
+    def _validate(self, body: dict[str, Any]) -> None:
+        validate(body)
+
+    def _sim_request(self, body: dict[str, Any], turn: UserTurn, d: Directives) -> SimRequest:
+        return build_request(body, turn, d)
+
+    def _usage(self, prompt: int, cached: int, plan: ReplyPlan) -> dict[str, Any]:
+        return usage_json(prompt, cached, plan)
+
+    def _render(
+        self, plan: ReplyPlan, completion_id: str, model: str, created: int, usage: dict[str, Any]
+    ) -> dict[str, Any]:
+        return render_completion(plan, completion_id, model, created, usage)
+
+    def _frames(
+        self,
+        plan: ReplyPlan,
+        completion_id: str,
+        model: str,
+        created: int,
+        usage: dict[str, Any],
+        include_usage: bool,
+    ) -> Iterator[Frame]:
+        return stream_frames(plan, completion_id, model, created, usage, include_usage)
+
+    def _mid_stream_error(self, request_id: str) -> bytes:
+        return MID_STREAM_ERROR
+
+    def _late_failure(self, request_id: str) -> Response:
+        """``error_after`` on a non-streaming request: the provider's 5xx."""
+        return self._error(500, request_id)
+
     async def chat_completions(self, request: Request) -> Response:
         """``POST /v1/chat/completions``: JSON or SSE, with directive-driven faults."""
         body = await read_recorded(request, self.state)
@@ -603,40 +649,38 @@ class OpenAISimulator:
         if denied is not None:
             return denied
         if body is INVALID_JSON or not isinstance(body, dict):
-            return self._error(
-                400,
-                request_id,
-                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-                "HTTP library correctly. The OpenAI API expects a JSON payload.)",
-            )
+            return self._error(400, request_id, self.INVALID_JSON_MESSAGE)
         turn = last_user_turn(body.get("messages"))
         d = parse_directives(turn.text)
         await sleep_ms(d.delay_ms)
         if self.state.should_fail(d):
             return self._forced_failure(d, request_id, str(body.get("model")))
+        early = self._pre_validate(body, request_id)
+        if early is not None:
+            return early
         try:
-            validate(body)
+            self._validate(body)
         except SimError as exc:
             return self._error(exc.status, request_id, exc.message, exc.etype, exc.param, exc.code)
         stream = body.get("stream") is True
         if not stream and d.error_after is not None:
-            return self._error(500, request_id)
+            return self._late_failure(request_id)
         model = body["model"]
-        plan = plan_reply(build_request(body, turn, d))
+        plan = plan_reply(self._sim_request(body, turn, d))
         prompt, cached = prompt_usage(body, self.state.cache(self.namespace))
         if d.cached is not None:
             cached = max(0, min(d.cached, prompt))
-        usage = usage_json(prompt, cached, plan)
-        completion_id = new_id("chatcmpl-sim")
+        usage = self._usage(prompt, cached, plan)
+        completion_id = new_id(self.ID_PREFIX)
         created = int(time.time())
-        headers = [("x-request-id", request_id)]
+        headers = [(self.REQUEST_ID_HEADER, request_id)]
         if stream:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
-            frames = stream_frames(plan, completion_id, model, created, usage, include_usage)
-            return StreamResponse(drive_stream(frames, d, MID_STREAM_ERROR), headers)
+            frames = self._frames(plan, completion_id, model, created, usage, include_usage)
+            return StreamResponse(drive_stream(frames, d, self._mid_stream_error(request_id)), headers)
         await sleep_ms(d.first_token_ms + d.interval_ms * max(0, plan.delta_count - 1))
-        return json_response(200, render_completion(plan, completion_id, model, created, usage), headers)
+        return json_response(200, self._render(plan, completion_id, model, created, usage), headers)
 
     async def not_found(self, request: Request) -> Response:
         """Unknown OpenAI path: OpenAI's 404 shape."""

@@ -1,4 +1,4 @@
-"""Pure, lossless translators between Anthropic Messages (canonical) and OpenAI Chat Completions.
+"""Pure, lossless translators between Anthropic Messages (canonical), OpenAI Chat Completions and Gemini.
 
 Everything here works on plain dicts (parsed JSON): no I/O and no pydantic on the hot
 path. See docs/MAPPING.md for the field-by-field mapping and what is dropped or rejected.
@@ -7,6 +7,19 @@ path. See docs/MAPPING.md for the field-by-field mapping and what is dropped or 
 from __future__ import annotations
 
 from .errors import TranslationError
+from .errors_map import UpstreamError, map_upstream_error
+from .gemini import (
+    SKIP_SIGNATURE,
+    GeminiContext,
+    GeminiToAnthropicStream,
+    anthropic_request_to_gemini,
+    clean_schema_for_gemini,
+    gemini_error_kind,
+    gemini_finish_to_anthropic,
+    gemini_path,
+    gemini_response_to_anthropic,
+    gemini_usage_to_anthropic,
+)
 from .invariants import (
     assemble_anthropic_events,
     assemble_openai_chunks,
@@ -28,11 +41,16 @@ from .usage import anthropic_usage_to_openai, openai_usage_to_anthropic
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
+    "SKIP_SIGNATURE",
     "TARGETS",
     "AnthropicToOpenAIStream",
+    "GeminiContext",
+    "GeminiToAnthropicStream",
     "OpenAIToAnthropicStream",
     "ToolNameMap",
     "TranslationError",
+    "UpstreamError",
+    "anthropic_request_to_gemini",
     "anthropic_request_to_openai",
     "anthropic_response_to_openai",
     "anthropic_stop_to_openai",
@@ -41,7 +59,14 @@ __all__ = [
     "assemble_openai_chunks",
     "check_anthropic_events",
     "check_openai_chunks",
+    "clean_schema_for_gemini",
+    "gemini_error_kind",
+    "gemini_finish_to_anthropic",
+    "gemini_path",
+    "gemini_response_to_anthropic",
+    "gemini_usage_to_anthropic",
     "is_claude_signature",
+    "map_upstream_error",
     "openai_finish_to_anthropic",
     "openai_request_to_anthropic",
     "openai_response_to_anthropic",

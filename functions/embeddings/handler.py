@@ -1,0 +1,8 @@
+"""Embeddings function (buffered, Mangum): see docs/MEDIA.md."""
+
+from mangum import Mangum
+
+from bytespike.http.app import create_app
+
+app = create_app("embeddings")
+handler = Mangum(app, lifespan="off")

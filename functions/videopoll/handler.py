@@ -1,0 +1,5 @@
+"""Video poller function: scheduled; advances open video jobs (settle on completion, release on failure)."""
+
+from bytespike.gateway.media.video import poll_handler as handler
+
+__all__ = ["handler"]

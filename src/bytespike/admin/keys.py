@@ -1,0 +1,334 @@
+"""Keys: mint, list, show, revoke, rotate, under the scope rules of the product.
+
+- The operator mints master keys (and may mint sub-keys under a named master).
+- A master mints sub-keys in its own org; a sub-key may be narrower than its master in
+  models, modalities and expiry, never wider. Quota, period and RPM are the master's choice.
+- A sub-key (member) can do none of this (403).
+- A secret exists only in the response that creates it (mint, rotate); the store keeps
+  its SHA-256 digest, and views show 8 hex characters of the digest, never the secret.
+
+Rotation keeps key_id and settings under a new secret. A master's first digest stays as a
+``rotated`` tombstone whose ``successor`` names the current secret, because its sub-keys
+link to that first digest; so rotating a master keeps its sub-keys, revoking the current
+master still stops them (auth follows the tombstone), and the chain never grows past one
+hop (later rotations delete the intermediate item and repoint the tombstone).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bytespike.admin.principal import MASTER, OPERATOR, Principal, org_not_found
+from bytespike.admin.retry import retrying
+from bytespike.admin.schemas import CreateKey
+from bytespike.catalog import catalog
+from bytespike.config import settings
+from bytespike.errors import GatewayError, Kind
+from bytespike.store import keys, ledger
+from bytespike.store.dynamo import cancellation_codes, from_item, n, s
+
+ACTIVE, REVOKED, ROTATED = "active", "revoked", "rotated"
+KNOWN_MODALITIES = frozenset({"chat", "embedding", "rerank", "image", "audio", "video"})
+
+
+def new_key_id() -> str:
+    return "key_" + secrets.token_hex(8)
+
+
+def new_record(*, org_id: str, kind: str, member_id: str, label: str = "", now: int | None = None,
+               **settings_: Any) -> tuple[keys.KeyRecord, str]:
+    secret = keys.new_secret()
+    record = keys.KeyRecord(digest=keys.digest(secret), key_id=new_key_id(), org_id=org_id, kind=kind,
+                            member_id=member_id, label=label, created_at=int(time.time()) if now is None else now,
+                            **settings_)
+    return record, secret
+
+
+def iso(epoch: int | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def key_view(r: keys.KeyRecord, quota_used: int | None = None) -> dict[str, Any]:
+    """What listing and showing a key reveal: settings and state, never the secret."""
+    view: dict[str, Any] = {
+        "key_id": r.key_id,
+        "org_id": r.org_id,
+        "kind": r.kind,
+        "member_id": r.member_id,
+        "label": r.label,
+        "status": r.status,
+        "digest_prefix": r.digest_prefix,
+        "parent_key_id": r.parent_key_id,
+        "models": sorted(r.models) if r.models is not None else None,
+        "modalities": sorted(r.modalities) if r.modalities is not None else None,
+        "quota": r.quota,
+        "quota_period": r.quota_period,
+        "rpm": r.rpm,
+        "expires_at": iso(r.expires_at),
+        "created_at": iso(r.created_at),
+        "revoked_at": iso(r.revoked_at),
+    }
+    if r.quota is not None:
+        view["quota_used"] = quota_used or 0
+        view["quota_period_label"] = ledger.period_label(r.quota_period or "month")
+    return view
+
+
+# ------------------------------------------------------------------ reads
+def _org_key_items(client: Any, org_id: str, key_id: str | None = None) -> list[keys.KeyRecord]:
+    kwargs: dict[str, Any] = {
+        "TableName": settings().keys_table,
+        "IndexName": "by-org",
+        "KeyConditionExpression": "org_id = :o" + (" AND key_id = :k" if key_id else ""),
+        "ExpressionAttributeValues": {":o": s(org_id), **({":k": s(key_id)} if key_id else {})},
+    }
+    out: list[keys.KeyRecord] = []
+    while True:
+        page = retrying(lambda: client.query(**kwargs))
+        out.extend(keys.KeyRecord.from_item(i) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return out
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _current(client: Any, org_id: str, key_id: str) -> keys.KeyRecord:
+    """The live item of a key_id (not a rotation tombstone), read strongly by digest."""
+    for found in _org_key_items(client, org_id, key_id):
+        if found.status == ROTATED:
+            continue
+        item = retrying(lambda f=found: client.get_item(TableName=settings().keys_table,
+                                                        Key={"pk": s(keys.key_pk(f.digest))},
+                                                        ConsistentRead=True)).get("Item")
+        if item:
+            record = keys.KeyRecord.from_item(item)
+            if record.status != ROTATED and record.org_id == org_id:
+                return record
+    raise GatewayError(Kind.NOT_FOUND, f"No key '{key_id}'.")
+
+
+def _quota_used(client: Any, org_id: str, records: Iterable[keys.KeyRecord]) -> dict[tuple[str, str], int]:
+    """Current-period usage per (member, period label), one BatchGetItem per 100 members."""
+    wanted = {(r.member_id, ledger.period_label(r.quota_period or "month")) for r in records if r.quota is not None}
+    out: dict[tuple[str, str], int] = {}
+    table = settings().accounts_table
+    pending = [ledger.member_key(org_id, m, p) for m, p in sorted(wanted)]
+    while pending:
+        batch, pending = pending[:100], pending[100:]
+        request: dict[str, Any] = {table: {"Keys": batch, "ConsistentRead": True}}
+        while request:
+            resp = retrying(lambda r=request: client.batch_get_item(RequestItems=r))
+            for item in resp.get("Responses", {}).get(table, []):
+                d = from_item(item)
+                _, member, period = d["sk"].split("#", 2)
+                out[(member, period)] = int(d.get("used", 0))
+            request = resp.get("UnprocessedKeys") or {}
+    return out
+
+
+def _with_usage(client: Any, org_id: str, records: list[keys.KeyRecord]) -> list[dict[str, Any]]:
+    used = _quota_used(client, org_id, records)
+    return [key_view(r, used.get((r.member_id, ledger.period_label(r.quota_period or "month"))))
+            for r in records]
+
+
+def _check_org(client: Any, org_id: str) -> None:
+    if retrying(lambda: ledger.get_wallet(client, org_id)) is None:
+        raise org_not_found(org_id)
+
+
+def list_keys(client: Any, p: Principal, org_id: str | None, status: str | None = None) -> list[dict[str, Any]]:
+    p.require(OPERATOR, MASTER)
+    org = p.org_for(org_id)
+    if p.role == OPERATOR:
+        _check_org(client, org)
+    records = [r for r in _org_key_items(client, org) if r.status != ROTATED and (status in (None, "all")
+                                                                                    or r.status == status)]
+    records.sort(key=lambda r: (r.created_at, r.key_id))
+    return _with_usage(client, org, records)
+
+
+def get_key(client: Any, p: Principal, org_id: str | None, key_id: str) -> dict[str, Any]:
+    p.require(OPERATOR, MASTER)
+    org = p.org_for(org_id)
+    return _with_usage(client, org, [_current(client, org, key_id)])[0]
+
+
+# ------------------------------------------------------------------ mint
+def _narrow(field: str, parent: frozenset[str] | None, wanted: frozenset[str] | None) -> frozenset[str] | None:
+    if parent is None:
+        return wanted
+    if wanted is None:
+        return parent
+    wider = sorted(wanted - parent)
+    if wider:
+        raise GatewayError(Kind.PERMISSION, f"{field}: the master key may not use {', '.join(wider)}, so its "
+                                            f"sub-keys may not either.", param=field)
+    return wanted
+
+
+def _models(wanted: list[str] | None) -> frozenset[str] | None:
+    if wanted is None:
+        return None
+    out: set[str] = set()
+    for model_id in wanted:
+        model = catalog().model(model_id)
+        if model is None:
+            raise GatewayError(Kind.INVALID_REQUEST, f"models: '{model_id}' is not a model this gateway serves.",
+                               param="models")
+        out.add(model.id)
+    return frozenset(out)
+
+
+def _modalities(wanted: list[str] | None) -> frozenset[str] | None:
+    if wanted is None:
+        return None
+    known = KNOWN_MODALITIES | {m.modality for m in catalog().models.values()}
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise GatewayError(Kind.INVALID_REQUEST, f"modalities: unknown {', '.join(unknown)} "
+                                                 f"(known: {', '.join(sorted(known))}).", param="modalities")
+    return frozenset(wanted)
+
+
+def _parent_for(client: Any, p: Principal, org: str, req: CreateKey) -> keys.KeyRecord:
+    if p.role == MASTER:
+        assert p.key is not None
+        if req.parent_key_id not in (None, p.key.key_id):
+            raise GatewayError(Kind.PERMISSION, "parent_key_id: a master key mints sub-keys under itself only.",
+                               param="parent_key_id")
+        return p.key
+    if req.parent_key_id:
+        parent = _current(client, org, req.parent_key_id)
+    else:
+        masters = [r for r in _org_key_items(client, org) if r.kind == "master" and r.status == ACTIVE]
+        if len(masters) != 1:
+            raise GatewayError(Kind.INVALID_REQUEST, f"parent_key_id: org '{org}' has {len(masters)} active master "
+                                                     "keys; name the parent.", param="parent_key_id")
+        parent = masters[0]
+    if parent.kind != "master" or parent.status != ACTIVE:
+        raise GatewayError(Kind.INVALID_REQUEST, "parent_key_id: the parent must be an active master key.",
+                           param="parent_key_id")
+    return parent
+
+
+def mint_key(client: Any, p: Principal, req: CreateKey, now: float | None = None) -> tuple[dict[str, Any], str]:
+    """(view, secret). The secret is returned here and never again."""
+    p.require(OPERATOR, MASTER)
+    org = p.org_for(req.org_id)
+    now = time.time() if now is None else now
+    if req.kind == "master" and p.role != OPERATOR:
+        raise GatewayError(Kind.PERMISSION, "kind: only the operator mints master keys; a master mints sub-keys.",
+                           param="kind")
+    if p.role == OPERATOR:
+        _check_org(client, org)
+    if req.quota_period is not None and req.quota is None:
+        raise GatewayError(Kind.INVALID_REQUEST, "quota_period: set quota too (credits per period).",
+                           param="quota_period")
+    expires_at = int(req.expires_at.timestamp()) if req.expires_at is not None else None
+    if expires_at is not None and expires_at <= now:
+        raise GatewayError(Kind.INVALID_REQUEST, "expires_at: must be in the future.", param="expires_at")
+    models, modalities = _models(req.models), _modalities(req.modalities)
+    fields: dict[str, Any] = {
+        "quota": req.quota,
+        "quota_period": (req.quota_period or "month") if req.quota is not None else None,
+        "rpm": req.rpm,
+    }
+    if req.kind == "master":
+        if req.parent_key_id:
+            raise GatewayError(Kind.INVALID_REQUEST, "parent_key_id: a master key has no parent.",
+                               param="parent_key_id")
+        member_id = req.member_id or "owner"
+        fields.update(models=models, modalities=modalities, expires_at=expires_at)
+    else:
+        if not req.member_id:
+            raise GatewayError(Kind.INVALID_REQUEST, "member_id: Field required for a sub-key.", param="member_id")
+        member_id = req.member_id
+        parent = _parent_for(client, p, org, req)
+        if parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
+            expires_at = parent.expires_at  # a sub-key never outlives its master
+        fields.update(models=_narrow("models", parent.models, models),
+                      modalities=_narrow("modalities", parent.modalities, modalities),
+                      expires_at=expires_at, parent_digest=parent.anchor_digest, parent_key_id=parent.key_id)
+    record, secret = new_record(org_id=org, kind=req.kind, member_id=member_id, label=req.label, now=int(now),
+                                **fields)
+    retrying(lambda: client.put_item(TableName=settings().keys_table, Item=record.to_item(),
+                                     ConditionExpression="attribute_not_exists(pk)"))
+    return key_view(record, 0 if record.quota is not None else None), secret
+
+
+# ------------------------------------------------------------------ revoke / rotate
+def _may_manage(p: Principal, target: keys.KeyRecord) -> None:
+    """A master manages its org's sub-keys and itself, not other masters; the operator manages all."""
+    if p.role == MASTER and target.kind == "master" and target.key_id != p.key_id:
+        raise GatewayError(Kind.PERMISSION, "Only the operator manages another master key.")
+
+
+def revoke_key(client: Any, p: Principal, org_id: str | None, key_id: str) -> dict[str, Any]:
+    """Idempotent. A revoked master stops its sub-keys within the auth cache TTL."""
+    p.require(OPERATOR, MASTER)
+    org = p.org_for(org_id)
+    target = _current(client, org, key_id)
+    _may_manage(p, target)
+    if target.status == REVOKED:
+        return key_view(target)
+    try:
+        resp = retrying(lambda: client.update_item(
+            TableName=settings().keys_table, Key={"pk": s(keys.key_pk(target.digest))},
+            UpdateExpression="SET #st = :rev, revoked_at = :t",
+            ConditionExpression="#st = :active",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={":rev": s(REVOKED), ":t": n(int(time.time())), ":active": s(ACTIVE)},
+            ReturnValues="ALL_NEW"))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return key_view(_current(client, org, key_id))  # revoked or rotated meanwhile: report what is
+        raise
+    return key_view(keys.KeyRecord.from_item(resp["Attributes"]))
+
+
+def rotate_key(client: Any, p: Principal, org_id: str | None, key_id: str) -> tuple[dict[str, Any], str]:
+    """(view, new secret): same key_id and settings; the old secret stops within the auth cache TTL."""
+    p.require(OPERATOR, MASTER)
+    org = p.org_for(org_id)
+    old = _current(client, org, key_id)
+    _may_manage(p, old)
+    if old.status != ACTIVE:
+        raise GatewayError(Kind.CONFLICT, f"Key '{key_id}' is {old.status}; only an active key can be rotated.")
+    secret = keys.new_secret()
+    anchor = old.anchor_digest
+    new = keys.KeyRecord(**{f: getattr(old, f) for f in keys.KeyRecord.__dataclass_fields__ if f != "extra"}
+                         | {"digest": keys.digest(secret), "origin_digest": anchor if old.kind == "master" else None,
+                            "successor": None})
+    table = settings().keys_table
+    active = {"ConditionExpression": "#st = :active", "ExpressionAttributeNames": {"#st": "status"}}
+    items: list[dict[str, Any]] = [
+        {"Put": {"TableName": table, "Item": new.to_item(), "ConditionExpression": "attribute_not_exists(pk)"}}]
+    if old.kind == "master" and old.digest == anchor:
+        items.append({"Update": {"TableName": table, "Key": {"pk": s(keys.key_pk(old.digest))},
+                                 "UpdateExpression": "SET #st = :rot, successor = :new", **active,
+                                 "ExpressionAttributeValues": {":rot": s(ROTATED), ":new": s(new.digest),
+                                                               ":active": s(ACTIVE)}}})
+    else:
+        items.append({"Delete": {"TableName": table, "Key": {"pk": s(keys.key_pk(old.digest))}, **active,
+                                 "ExpressionAttributeValues": {":active": s(ACTIVE)}}})
+        if old.kind == "master":
+            items.append({"Update": {"TableName": table, "Key": {"pk": s(keys.key_pk(anchor))},
+                                     "UpdateExpression": "SET successor = :new",
+                                     "ConditionExpression": "#st = :rot", "ExpressionAttributeNames": {"#st": "status"},
+                                     "ExpressionAttributeValues": {":new": s(new.digest), ":rot": s(ROTATED)}}})
+    try:
+        retrying(lambda: client.transact_write_items(TransactItems=items))
+    except ClientError as exc:
+        if "ConditionalCheckFailed" in cancellation_codes(exc):
+            raise GatewayError(Kind.CONFLICT, f"Key '{key_id}' changed while rotating (revoked or rotated "
+                                              "concurrently); read it again.") from exc
+        raise
+    return _with_usage(client, org, [new])[0], secret

@@ -1,0 +1,173 @@
+"""Free runs: check a request against the free rules, estimate it, and run it on the house key.
+
+A free run is an ordinary gateway request: the page sends the exact body it would send to
+``/v1/messages`` or ``/v1/chat/completions``; after the checks here it runs through the
+same handler (auth, hold, relay, settle) with the house key in place of a client key, so
+the answer streams in the surface's own wire format and ``usage.credits`` is the real bill.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message
+
+from bytespike.billing import cache_ttl_hint, estimate_input_tokens, estimate_openai_input_tokens, hold_credits
+from bytespike.catalog import Model, catalog
+from bytespike.errors import GatewayError, Kind
+
+from .settings import free_models, playground_settings
+
+log = logging.getLogger("bytespike.playground")
+
+SURFACES = ("anthropic", "openai")
+ANTHROPIC_VERSION = "2023-06-01"
+
+# What a free run may carry. Everything else (metadata, service tiers, cache_control on the
+# house wallet's cache, n > 1, …) is refused rather than silently dropped.
+_ALLOWED = {
+    "anthropic": frozenset({"model", "max_tokens", "messages", "system", "stream", "thinking", "tools",
+                            "tool_choice", "temperature", "stop_sequences"}),
+    "openai": frozenset({"model", "max_tokens", "max_completion_tokens", "messages", "stream", "stream_options",
+                         "reasoning_effort", "thinking", "tools", "tool_choice", "temperature", "stop"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FreeRequest:
+    surface: str
+    model: Model
+    body: dict[str, Any]
+    raw: bytes
+
+    @property
+    def path(self) -> str:
+        return "/v1/messages" if self.surface == "anthropic" else "/v1/chat/completions"
+
+
+def parse_envelope(raw: bytes) -> tuple[str, dict[str, Any]]:
+    """``{"surface": "anthropic"|"openai", "request": {...}}`` -> (surface, request)."""
+    try:
+        envelope = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GatewayError(Kind.INVALID_REQUEST, f"Request body is not valid JSON: {exc}") from exc
+    if not isinstance(envelope, dict):
+        raise GatewayError(Kind.INVALID_REQUEST, "Request body must be a JSON object.")
+    surface = envelope.get("surface", "anthropic")
+    if surface not in SURFACES:
+        raise GatewayError(Kind.INVALID_REQUEST, "surface: must be 'anthropic' or 'openai'", param="surface")
+    body = envelope.get("request")
+    if not isinstance(body, dict):
+        raise GatewayError(Kind.INVALID_REQUEST, "request: must be a JSON object (the body of the API call)",
+                           param="request")
+    return surface, body
+
+
+def surface_of(raw: bytes) -> str:
+    """Best effort, for rendering an error in the shape the page asked for."""
+    try:
+        surface = json.loads(raw).get("surface")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return "anthropic"
+    return surface if surface in SURFACES else "anthropic"
+
+
+def _max_tokens(surface: str, body: dict[str, Any]) -> Any:
+    if surface == "openai":
+        return body.get("max_completion_tokens") or body.get("max_tokens")
+    return body.get("max_tokens")
+
+
+def check(surface: str, body: dict[str, Any]) -> FreeRequest:
+    """The free rules, checked before a run is counted (a refused request costs no run)."""
+    cfg = playground_settings()
+    extra = sorted(set(body) - _ALLOWED[surface])
+    if extra:
+        raise GatewayError(Kind.INVALID_REQUEST,
+                           f"Free runs do not accept {', '.join(extra)}; paste your own API key to send them.",
+                           param=extra[0])
+    model_id = body.get("model")
+    model = catalog().model(model_id) if isinstance(model_id, str) else None
+    free = free_models()
+    if model is None or model not in free:
+        names = ", ".join(sorted(m.id for m in free))
+        raise GatewayError(
+            Kind.PERMISSION,
+            f"'{model_id}' is not available for free runs (free models: {names}). "
+            "Paste your own API key to use any model.",
+            param="model",
+        )
+    max_tokens = _max_tokens(surface, body)
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise GatewayError(Kind.INVALID_REQUEST, "max_tokens: free runs must set max_tokens (a positive integer).",
+                           param="max_tokens")
+    if max_tokens > cfg.max_tokens:
+        raise GatewayError(Kind.INVALID_REQUEST,
+                           f"max_tokens: free runs allow at most {cfg.max_tokens}; paste your own API key for more.",
+                           param="max_tokens")
+    body = {**body, "stream": True}
+    if surface == "openai":
+        body["stream_options"] = {"include_usage": True}  # the bill arrives in the usage chunk
+    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(raw) > cfg.max_body_bytes:
+        raise GatewayError(Kind.TOO_LARGE,
+                           f"Free runs accept prompts up to {cfg.max_body_bytes} bytes; paste your own API key for more.")
+    return FreeRequest(surface, model, body, raw)
+
+
+def estimate(req: FreeRequest) -> dict[str, int]:
+    """The hold the run will place: the same arithmetic ``count_tokens`` and the surface's handler use."""
+    body, model = req.body, req.model
+    ttl = cache_ttl_hint(req.raw)
+    if req.surface == "anthropic":
+        input_tokens = estimate_input_tokens(body)
+        credits = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=ttl)
+        max_out = int(body["max_tokens"])
+    else:
+        input_tokens = estimate_openai_input_tokens(body)
+        max_out = int(_max_tokens("openai", body))
+        credits = hold_credits(model, {"max_tokens": max_out}, input_tokens=input_tokens, cache_ttl=ttl)
+    return {"input_tokens": input_tokens, "max_output_tokens": max_out, "estimated_credits": credits}
+
+
+def inner_request(outer: Request, req: FreeRequest, key: str) -> Request:
+    """The same ASGI connection, re-addressed to the surface's path with the house key.
+
+    Only the headers the gateway needs are kept: nothing the client sent (idempotency keys,
+    betas, its own auth) reaches the pipeline. After the body, ``receive`` is the real
+    connection's, so a client that goes away is seen and billed as an abort.
+    """
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": req.raw, "more_body": False}
+        return await outer.receive()
+
+    headers: list[tuple[bytes, bytes]] = [(b"content-type", b"application/json"),
+                                          (b"content-length", str(len(req.raw)).encode())]
+    if req.surface == "anthropic":
+        headers += [(b"x-api-key", key.encode()), (b"anthropic-version", ANTHROPIC_VERSION.encode())]
+    else:
+        headers.append((b"authorization", b"Bearer " + key.encode()))
+    scope = {**outer.scope, "method": "POST", "path": req.path, "raw_path": req.path.encode(), "query_string": b"",
+             "headers": headers}
+    return Request(scope, receive)
+
+
+def handler_for(surface: str) -> Callable[[Request], Awaitable[Response]]:
+    if surface == "anthropic":
+        from bytespike.gateway import messages
+
+        return messages.create_message
+    from bytespike.gateway import chat
+
+    return chat.chat_completions
