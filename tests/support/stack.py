@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import socket
@@ -70,6 +71,15 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> d
     raise RuntimeError(f"local stack did not become healthy:\n{log_path.read_text()}")
 
 
+_CLIENT_IPS = itertools.count(1)
+
+
+def next_client_ip() -> str:
+    """A loopback address no other test in this session uses (127.77.x.y; never 127.0.0.1)."""
+    i = next(_CLIENT_IPS)
+    return f"127.77.{i // 250}.{i % 250 + 1}"
+
+
 @dataclass
 class Org:
     org_id: str
@@ -86,6 +96,8 @@ class Stack:
     master_key: str
     log_path: Path
     operator_key: str = field(default="", repr=False)
+    house_org: str = ""
+    house_key: str = field(default="", repr=False)
     _ddb: Any = field(default=None, repr=False)
 
     @staticmethod
@@ -101,7 +113,8 @@ class Stack:
 
         reset_settings()
         return Stack(info["base_url"], info["simulator_url"], info["dynamodb_url"], info["tables"], master, log_path,
-                     operator_key=exported["BYTESPIKE_OPERATOR_KEY"])
+                     operator_key=exported["BYTESPIKE_OPERATOR_KEY"],
+                     house_org=exported.get("PLAYGROUND_HOUSE_ORG", ""), house_key=exported.get("PLAYGROUND_HOUSE_KEY", ""))
 
     # ------------------------------------------------------------ clients
     @property
@@ -121,6 +134,14 @@ class Stack:
 
     def async_openai(self, key: str | None = None, **kw: Any) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(base_url=self.base_url + "/v1", api_key=key or self.master_key, max_retries=0, **kw)
+
+    def http_from(self, ip: str, **kw: Any) -> httpx.Client:
+        """An HTTP client whose connections come from ``ip`` (any 127/8 address works on Linux
+        loopback): the playground counts free runs by the TCP peer, so each test gets its own."""
+        return httpx.Client(base_url=self.base_url, transport=httpx.HTTPTransport(local_address=ip), **kw)
+
+    def async_http_from(self, ip: str, **kw: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, transport=httpx.AsyncHTTPTransport(local_address=ip), **kw)
 
     def sim_requests(self, contains: str) -> list[dict[str, Any]]:
         r = httpx.get(self.sim_url + "/_sim/requests", params={"contains": contains}, timeout=5)
@@ -202,6 +223,8 @@ class Stack:
         auth: dict[str, str] = {}
         if key:
             auth = {"x-api-key": key} if shape == "anthropic" else {"authorization": f"Bearer {key}"}
+        if shape == "anthropic":
+            auth["anthropic-version"] = "2023-06-01"  # as the Anthropic SDK sends it, with or without a key
         return httpx.request(method, self.base_url + path, json=json, params=params,
                              headers={**auth, **(headers or {})}, timeout=30)
 

@@ -22,6 +22,7 @@ import httpx
 from bytespike.billing import Usage, price_usage
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
+from bytespike.gateway import observe
 from bytespike.providers import Account, pool
 from bytespike.sse import SSEEvent, SSEParser
 from bytespike.store import ledger
@@ -152,6 +153,7 @@ async def settle_failure(call: Call, exc: BaseException | None = None) -> None:
     with anyio.CancelScope(shield=True):
         call.settled = True
         await ledger.settle(call.reservation_id, cost=0, usage={}, status="failed", detail=detail)
+    observe.record(call, detail)
 
 
 async def settle_success(call: Call, usage: Usage, *, outcome: str = "ok", cost: int | None = None) -> int:
@@ -166,6 +168,7 @@ async def settle_success(call: Call, usage: Usage, *, outcome: str = "ok", cost:
         with anyio.CancelScope(shield=True):
             call.settled = True
             await ledger.settle(call.reservation_id, cost=cost, usage=usage.as_dict(), status="ok", detail=outcome)
+        observe.record(call, outcome)
     return cost
 
 

@@ -119,10 +119,9 @@ async def run(request: Request) -> Response:
     if used is None:
         err = GatewayError(
             Kind.RATE_LIMIT,
-            f"You have used today's {cfg.runs_per_window} free runs. To keep going, get an API key "
-            "(from your ByteSpike operator; `make dev` prints one for the local stack) and paste it under "
-            f"“Use your own API key”: runs then bill your wallet, with no daily limit. "
-            f"Free runs reset at {win.resets_at_iso}.",
+            f"You have used today's {cfg.runs_per_window} free runs, so nothing was run or billed. "
+            f"To keep going, get an API key ({cfg.get_key_hint}) and paste it under “Use your own API key”: "
+            f"runs then bill your own wallet, any model, no daily limit. Free runs reset at {win.resets_at_iso}.",
             retry_after=str(max(1, win.resets_at - int(_now()))),
         )
         resp = error_response(err, surface, request_id, 0)

@@ -135,6 +135,8 @@ def seed_house(client: Any) -> str:
     )
     client.put_item(TableName=settings().keys_table, Item=record.to_item())
     os.environ.update({"PLAYGROUND_HOUSE_KEY": secret, "PLAYGROUND_HOUSE_ORG": HOUSE_ORG})
+    os.environ.setdefault("PLAYGROUND_GET_KEY_HINT", "the local stack printed the demo org's master key when it "
+                                                     "started; it is also in .bytespike/dev.env")
     return secret
 
 

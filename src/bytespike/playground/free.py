@@ -18,7 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message
 
-from bytespike.billing import cache_ttl_hint, estimate_input_tokens, estimate_openai_input_tokens, hold_credits
+from bytespike.billing import (
+    cache_ttl_hint,
+    estimate_input_tokens,
+    estimate_openai_input_tokens,
+    hold_credits,
+)
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
 

@@ -27,6 +27,7 @@ class PlaygroundSettings:
     client_ip_source: str  # "peer" | "lambda" | "cloudfront"
     ip_salt: str
     house_key_param: str | None
+    get_key_hint: str  # how a visitor gets a key, shown when the free runs are used up
 
     @staticmethod
     def from_env() -> PlaygroundSettings:
@@ -44,6 +45,8 @@ class PlaygroundSettings:
             client_ip_source=source,
             ip_salt=os.environ.get("PLAYGROUND_IP_SALT", "bytespike-playground-v1"),
             house_key_param=os.environ.get("PLAYGROUND_HOUSE_KEY_PARAM") or None,
+            get_key_hint=os.environ.get("PLAYGROUND_GET_KEY_HINT")
+            or "ask your ByteSpike operator for one (keys are created with the admin API)",
         )
 
 

@@ -19,6 +19,10 @@ from bytespike.simulator.anthropic_proto import AnthropicSimulator
 from bytespike.simulator.ark_proto import ArkSimulator
 from bytespike.simulator.deepseek_proto import DeepSeekSimulator
 from bytespike.simulator.gemini_proto import GeminiSimulator
+from bytespike.simulator.media_ark import ArkMediaSimulator
+from bytespike.simulator.media_gemini import GeminiMediaSimulator
+from bytespike.simulator.media_openai import OpenAIMediaSimulator
+from bytespike.simulator.media_rerank import RerankSimulator
 from bytespike.simulator.openai_proto import OpenAISimulator
 from bytespike.simulator.state import SimState
 from bytespike.simulator.wire import install_drop_log_filter, json_response
@@ -31,6 +35,11 @@ class ProviderSurface(Protocol):
 
 
 PROVIDERS: tuple[Callable[[SimState], ProviderSurface], ...] = (
+    # Modality endpoints first: the chat surfaces below end in per-provider catch-alls.
+    OpenAIMediaSimulator,
+    GeminiMediaSimulator,
+    ArkMediaSimulator,
+    RerankSimulator,
     AnthropicSimulator,
     OpenAISimulator,
     GeminiSimulator,

@@ -267,9 +267,9 @@ def ark_error(status: int, body: Any) -> UpstreamError:
         return UpstreamError(Kind.RATE_LIMIT, message, status, code)
     if code == "ServerOverloaded":
         return UpstreamError(Kind.OVERLOADED, message, status, code)
-    if code in ("InternalServiceError", "ServiceUnavailable") or status >= 500:
+    if code in ("InternalServiceError", "ServiceUnavailable"):
         kind = Kind.OVERLOADED if status == 503 else Kind.UPSTREAM
-        return UpstreamError(kind, message, status, code or None)
+        return UpstreamError(kind, message, status, code)
     if code.startswith("InvalidEndpointOrModel") or status == 404:
         return UpstreamError(Kind.INVALID_REQUEST, message, status, code or None, status=404)
     if code and 400 <= status < 500 and status != 429:

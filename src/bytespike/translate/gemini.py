@@ -200,6 +200,8 @@ _MAX_SCHEMA_DEPTH = 24
 
 
 def _resolve_ref(root: dict, ref: str) -> dict:
+    if ref == "#":
+        return root
     if not ref.startswith("#/"):
         return {}
     target: Any = root
