@@ -10,7 +10,7 @@ SAMVENV := .venv-sam
 PY := $(VENV)/bin/python
 export BYTESPIKE_SRC := $(CURDIR)/src
 
-.PHONY: help dev test lint unit sam-check sam-build bench venv clean
+.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium
 
 help:
 	@echo "make dev    - run the gateway locally (embedded DynamoDB, simulated upstreams) on :8787"
@@ -34,7 +34,13 @@ lint: venv
 unit: venv
 	$(PY) -m pytest tests
 
-test: lint unit sam-check
+test: chromium lint unit sam-check
+
+# Debian's Chromium for the Playwright browser tests (tests/browser/): Playwright's own browser
+# download is not possible here. Needs root (CI runs as root); without it the browser tests skip.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
+		|| echo "warning: could not install chromium; the browser tests will be skipped"
 
 # ---------------------------------------------------------------- SAM (offline, no Docker)
 $(SAMVENV)/.installed:
@@ -52,7 +58,7 @@ sam-check: $(SAMVENV)/.installed venv
 sam-build: $(SAMVENV)/.installed
 	PATH="$(dir $(PYTHON312)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam build --region us-east-1 \
 		--build-dir .aws-sam/build
-	@for d in MessagesFunction ChatFunction ReleaseFunction SweeperFunction EmbeddingsFunction RerankFunction ImagesFunction AudioFunction VideoFunction VideoPollFunction SharedLayer; do test -d .aws-sam/build/$$d || { echo "missing build output $$d"; exit 1; }; done
+	@for d in MessagesFunction ChatFunction PlaygroundFunction ReleaseFunction SweeperFunction EmbeddingsFunction RerankFunction ImagesFunction AudioFunction VideoFunction VideoPollFunction SharedLayer; do test -d .aws-sam/build/$$d || { echo "missing build output $$d"; exit 1; }; done
 	@test -d .aws-sam/build/SharedLayer/python/bytespike || { echo "layer lacks the bytespike package"; exit 1; }
 
 clean:

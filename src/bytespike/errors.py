@@ -62,6 +62,7 @@ class GatewayError(Exception):
     param: str | None = None
     retry_after: str | None = None
     status: int | None = None  # override, e.g. an upstream 400 kept as 400
+    account_fault: bool = False  # the gateway's provider account is at fault (pools disable it)
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"

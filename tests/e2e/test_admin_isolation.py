@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,21 +126,22 @@ ERROR_TYPES = {
 def test_isolation_matrix(stack: Stack, world: World, shape: str) -> None:
     wallet_before = stack.wallet(world.a)["topped_up"]
     wrong: list[str] = []
-    for case in CASES:
-        for caller in CALLERS:
-            r = case.call(stack, world, world.keys[caller], shape)
-            want = case.expect[caller]
-            if r.status_code != want:
-                wrong.append(f"{case.name} as {caller}: {r.status_code} (want {want}) {r.text[:160]}")
-                continue
-            if want >= 400:
-                body = r.json()
-                got = body["error"]["type"] if shape == "anthropic" else body["error"]["code"]
-                if got != ERROR_TYPES[shape][want] or (shape == "anthropic" and body.get("type") != "error"):
-                    wrong.append(f"{case.name} as {caller}: {shape} error shape {body}")
-                if r.headers.get("x-should-retry") != "false":
-                    wrong.append(f"{case.name} as {caller}: x-should-retry {r.headers.get('x-should-retry')}")
-            assert r.headers["request-id"] == r.headers["x-request-id"]
+    pairs = [(case, caller) for case in CASES for caller in CALLERS]
+    with ThreadPoolExecutor(8) as pool:  # independent calls (destructive ones act on fresh keys)
+        responses = list(pool.map(lambda pc: pc[0].call(stack, world, world.keys[pc[1]], shape), pairs))
+    for (case, caller), r in zip(pairs, responses, strict=True):
+        want = case.expect[caller]
+        if r.status_code != want:
+            wrong.append(f"{case.name} as {caller}: {r.status_code} (want {want}) {r.text[:160]}")
+            continue
+        if want >= 400:
+            body = r.json()
+            got = body["error"]["type"] if shape == "anthropic" else body["error"]["code"]
+            if got != ERROR_TYPES[shape][want] or (shape == "anthropic" and body.get("type") != "error"):
+                wrong.append(f"{case.name} as {caller}: {shape} error shape {body}")
+            if r.headers.get("x-should-retry") != "false":
+                wrong.append(f"{case.name} as {caller}: x-should-retry {r.headers.get('x-should-retry')}")
+        assert r.headers["request-id"] == r.headers["x-request-id"]
     assert not wrong, "\n".join(wrong)
     # Only the operator's top-up (1 credit) reached org A's wallet.
     assert stack.wallet(world.a)["topped_up"] == wallet_before + 1

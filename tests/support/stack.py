@@ -265,3 +265,37 @@ class Stack:
                     break
                 it = page.get("NextShardIterator")
         return out
+
+    # ------------------------------------------------------------ multimodal (issue #6)
+    def scoped_key(self, org_id: str, modalities: list[str]) -> str:
+        """A master key of ``org_id`` limited to these modalities (e.g. ["chat"])."""
+        from bytespike.store import keys
+
+        secret = keys.new_secret()
+        record = keys.KeyRecord(digest=keys.digest(secret), key_id=f"key_{secrets.token_hex(6)}", org_id=org_id,
+                                kind="master", member_id="owner", created_at=int(time.time()),
+                                modalities=frozenset(modalities))
+        self.ddb.put_item(TableName=self.tables["KEYS_TABLE"], Item=record.to_item())
+        return secret
+
+    def usage_row(self, org_id: str, request_id: str, timeout: float = 20.0) -> dict[str, Any]:
+        """The usage-ledger row the release wrote for one request (waits for the release)."""
+        from bytespike.store.dynamo import from_item
+
+        deadline = time.monotonic() + timeout
+        while True:
+            page = self.ddb.query(TableName=self.tables["USAGE_TABLE"], KeyConditionExpression="pk = :p",
+                                  FilterExpression="request_id = :r", ConsistentRead=True,
+                                  ExpressionAttributeValues={":p": {"S": f"ORG#{org_id}"}, ":r": {"S": request_id}})
+            if page.get("Items"):
+                return from_item(page["Items"][0])
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no usage row for {request_id} within {timeout}s")
+            time.sleep(0.1)
+
+    def video_job(self, job_id: str) -> dict[str, Any] | None:
+        from bytespike.store.dynamo import from_item
+
+        item = self.ddb.get_item(TableName=self.tables["VIDEO_JOBS_TABLE"], Key={"id": {"S": job_id}},
+                                 ConsistentRead=True).get("Item")
+        return from_item(item) if item else None

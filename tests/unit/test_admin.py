@@ -257,3 +257,14 @@ def test_key_view_never_has_a_secret() -> None:
     view = admin_keys.key_view(_record(quota=10, quota_period="month", created_at=int(time.time())), 3)
     assert "secret" not in view and "digest" not in view and view["digest_prefix"] == "d" * 8
     assert view["quota_used"] == 3
+
+
+def test_cli_table_output_aligns_and_marks_missing_values() -> None:
+    from bytespike.cli.output import emit
+
+    buf = io.StringIO()
+    emit("table", [{"key_id": "key_a", "quota": 1500, "models": None}, {"key_id": "key_bb", "quota": 20,
+                                                                        "models": ["m1", "m2"]}],
+         ["key_id", "quota", "models"], out=buf)
+    lines = buf.getvalue().splitlines()
+    assert lines == ["KEY_ID  QUOTA  MODELS", "key_a   1,500  -", "key_bb     20  m1,m2"]

@@ -258,3 +258,27 @@ def test_ark_fixtures_translate() -> None:
     check_anthropic_events(events)
     tool = next(d["content_block"] for n, d in events if n == "content_block_start" and d["content_block"]["type"] == "tool_use")
     assert tool["name"] == "get_weather" and stream.usage["output_tokens"] == 40
+
+
+@pytest.mark.parametrize(("base", "model"), [("/deepseek", "deepseek-flash"), ("/ark/api/v3", "doubao-seed-2-1-pro-260915")])
+async def test_official_openai_sdk_parses_both_dialects(base: str, model: str) -> None:
+    import openai
+
+    app = create_simulator_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
+        sdk = openai.AsyncOpenAI(api_key="sim-key", base_url=f"http://sim{base}", http_client=http, max_retries=0)
+        done = await sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+        assert done.choices[0].message.content and done.usage and done.usage.total_tokens > 0
+        assert getattr(done.choices[0].message, "reasoning_content", None)  # extra field kept by the SDK
+        stream = await sdk.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+        )
+        text, usage = [], None
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                text.append(chunk.choices[0].delta.content)
+            usage = chunk.usage or usage
+        assert "".join(text) == done.choices[0].message.content and usage is not None
+        with pytest.raises(openai.APIStatusError) as err:
+            await sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": "[[sim status=429]]"}])
+        assert err.value.status_code == 429

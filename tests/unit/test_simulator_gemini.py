@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bytespike.errors import Kind
 from bytespike.simulator.app import create_simulator_app
 from bytespike.simulator.gemini_proto import SKIP_SIGNATURE
 from bytespike.translate import (
@@ -28,7 +29,6 @@ from bytespike.translate import (
     map_upstream_error,
     openai_request_to_anthropic,
 )
-from bytespike.errors import Kind
 
 pytestmark = pytest.mark.anyio
 

@@ -34,7 +34,6 @@ from bytespike.store import keys, ledger
 from bytespike.store.dynamo import cancellation_codes, from_item, n, s
 
 ACTIVE, REVOKED, ROTATED = "active", "revoked", "rotated"
-KNOWN_MODALITIES = frozenset({"chat", "embedding", "rerank", "image", "audio", "video"})
 
 
 def new_key_id() -> str:
@@ -151,7 +150,7 @@ def list_keys(client: Any, p: Principal, org_id: str | None, status: str | None 
         _check_org(client, org)
     records = [r for r in _org_key_items(client, org) if r.status != ROTATED and (status in (None, "all")
                                                                                     or r.status == status)]
-    records.sort(key=lambda r: (r.created_at, r.key_id))
+    records.sort(key=lambda r: (r.kind != "master", r.created_at, r.key_id))  # masters first, then by age
     return _with_usage(client, org, records)
 
 
@@ -190,7 +189,7 @@ def _models(wanted: list[str] | None) -> frozenset[str] | None:
 def _modalities(wanted: list[str] | None) -> frozenset[str] | None:
     if wanted is None:
         return None
-    known = KNOWN_MODALITIES | {m.modality for m in catalog().models.values()}
+    known = {"chat"} | {m.modality for m in catalog().models.values()}  # the catalog names them
     unknown = sorted(set(wanted) - known)
     if unknown:
         raise GatewayError(Kind.INVALID_REQUEST, f"modalities: unknown {', '.join(unknown)} "

@@ -4,9 +4,9 @@ or the local stack (``.bytespike/dev.env`` names its moto endpoint; tables are f
 Resolution, per setting (first found wins):
   endpoint: --endpoint-url, then (without --stack) $DYNAMODB_ENDPOINT_URL, $BYTESPIKE_DYNAMODB_URL,
             the env file's BYTESPIKE_DYNAMODB_URL; none means AWS itself.
-  tables:   --keys-table etc., then --stack's outputs (KeysTableName...), then $KEYS_TABLE etc.,
-            then --table-prefix/$BYTESPIKE_TABLE_PREFIX + logical name, then (local endpoint)
-            the one prefix whose tables exist there.
+  tables:   --keys-table etc., then --stack's outputs (KeysTableName...), then --table-prefix
+            + logical name, then $KEYS_TABLE etc., then $BYTESPIKE_TABLE_PREFIX, then (local
+            endpoint) the one prefix whose tables exist there.
 """
 
 from __future__ import annotations
@@ -82,9 +82,11 @@ def stack_outputs(stack: str, region: str) -> dict[str, str]:
 
 def local_tables(endpoint_url: str, region: str) -> list[str]:
     import boto3
+    from botocore.config import Config
 
     client = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region,
-                          aws_access_key_id="local", aws_secret_access_key="local")  # moto accepts any
+                          aws_access_key_id="local", aws_secret_access_key="local",  # moto accepts any
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10))
     return list(client.list_tables().get("TableNames", []))
 
 
@@ -108,13 +110,13 @@ def resolve(
     found = outputs(stack, region) if stack else {}
     if stack:
         source = f"stack {stack} ({region})"
-    prefix = opt("table_prefix") or environ.get("BYTESPIKE_TABLE_PREFIX")
+    flag_prefix, env_prefix = opt("table_prefix"), environ.get("BYTESPIKE_TABLE_PREFIX")
     tables: dict[str, str] = {}
     missing: list[str] = []
     for logical, (var, output, dest) in TABLES.items():
-        name = opt(dest) or found.get(output) or (None if stack else environ.get(var))
-        if name is None and prefix:
-            name = f"{prefix}-{logical}"
+        name = opt(dest) or found.get(output) or (f"{flag_prefix}-{logical}" if flag_prefix else None)
+        if name is None and not stack:
+            name = environ.get(var) or (f"{env_prefix}-{logical}" if env_prefix else None)
         if name is None:
             missing.append(logical)
         else:

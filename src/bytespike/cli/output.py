@@ -7,8 +7,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from bytespike.admin.usage import to_csv
-
 
 def _text(value: Any) -> str:
     if value is None:
@@ -49,6 +47,8 @@ def emit(fmt: str, data: dict[str, Any] | list[dict[str, Any]], columns: Sequenc
     rows = data if isinstance(data, list) else [data]
     cols = list(columns) if columns else list(rows[0].keys()) if rows else []
     if fmt == "csv":
+        from bytespike.admin.usage import to_csv  # the API's CSV writer: the same escaping in both
+
         out.write(to_csv(rows, cols))
         return
     if isinstance(data, dict):

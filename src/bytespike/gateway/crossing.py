@@ -40,6 +40,9 @@ async def messages_via_openai(request: Request, call: Call, body: dict[str, Any]
     except TranslationError as exc:
         raise translation_error(exc) from exc
     upstream_body["model"] = call.model.upstream_model
+    if target in ("deepseek", "ark") and "thinking" not in body:
+        # Anthropic semantics: no `thinking` means none; DeepSeek (and Ark's auto mode) would think and bill for it.
+        upstream_body["thinking"] = {"type": "disabled"}
     stream = bool(body.get("stream"))
     payload = dumps_bytes(upstream_body)
     session = pool.session_key((body.get("metadata") or {}).get("user_id"), None)

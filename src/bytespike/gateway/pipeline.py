@@ -195,6 +195,9 @@ class StreamTranslator:
     def final_usage(self) -> Usage:
         return self.usage
 
+    def on_eof(self) -> None:
+        """The upstream closed the stream (protocols without a terminal event decide here)."""
+
     def error_frame(self, err: GatewayError) -> bytes:
         raise NotImplementedError
 
@@ -217,6 +220,7 @@ async def relay(
                 else:
                     chunk = await anext(chunks)
             except StopAsyncIteration:
+                translator.on_eof()
                 break
             except TimeoutError:
                 yield translator.ping_frame()

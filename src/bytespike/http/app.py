@@ -104,11 +104,81 @@ def _register_playground(app: FastAPI) -> None:
     app.add_api_route("/playground/run", run, methods=["POST"], summary="Playground: one free run (streaming)")
 
 
+def _register_embeddings(app: FastAPI) -> None:
+    from bytespike.gateway.media import embeddings
+
+    async def create(request: Request) -> Response:
+        return await embeddings.create_embeddings(request)
+
+    app.add_api_route("/v1/embeddings", create, methods=["POST"], summary="Create embeddings (OpenAI shape)")
+
+
+def _register_rerank(app: FastAPI) -> None:
+    from bytespike.gateway.media import rerank
+
+    async def create(request: Request) -> Response:
+        return await rerank.rerank(request)
+
+    app.add_api_route("/v1/rerank", create, methods=["POST"], summary="Rerank documents (Cohere/Jina shape)")
+
+
+def _register_images(app: FastAPI) -> None:
+    from bytespike.gateway.media import images
+
+    async def generate(request: Request) -> Response:
+        return await images.generate(request)
+
+    async def edit(request: Request) -> Response:
+        return await images.edit(request)
+
+    app.add_api_route("/v1/images/generations", generate, methods=["POST"], summary="Generate images")
+    app.add_api_route("/v1/images/edits", edit, methods=["POST"], summary="Edit images (multipart)")
+
+
+def _register_audio(app: FastAPI) -> None:
+    from bytespike.gateway.media import audio
+
+    async def speech(request: Request) -> Response:
+        return await audio.speech(request)
+
+    async def transcriptions(request: Request) -> Response:
+        return await audio.transcriptions(request)
+
+    app.add_api_route("/v1/audio/speech", speech, methods=["POST"], summary="Text to speech (streamed audio)")
+    app.add_api_route("/v1/audio/transcriptions", transcriptions, methods=["POST"], summary="Transcribe audio (multipart)")
+
+
+def _register_video(app: FastAPI) -> None:
+    from bytespike.gateway.media import video
+
+    async def create(request: Request) -> Response:
+        return await video.create_video(request)
+
+    async def retrieve(request: Request, video_id: str) -> Response:
+        return await video.retrieve_video(request, video_id)
+
+    async def content(request: Request, video_id: str) -> Response:
+        return await video.video_content(request, video_id)
+
+    async def delete(request: Request, video_id: str) -> Response:
+        return await video.delete_video(request, video_id)
+
+    app.add_api_route("/v1/videos", create, methods=["POST"], summary="Create a video job (async)")
+    app.add_api_route("/v1/videos/{video_id}", retrieve, methods=["GET"], summary="Get a video job (polls upstream)")
+    app.add_api_route("/v1/videos/{video_id}", delete, methods=["DELETE"], summary="Cancel or delete a video job")
+    app.add_api_route("/v1/videos/{video_id}/content", content, methods=["GET"], summary="Download the video")
+
+
 REGISTRARS: dict[str, Callable[[FastAPI], None]] = {
     "messages": _register_messages,
     "chat": _register_chat,
     "admin": _register_admin,
     "playground": _register_playground,
+    "embeddings": _register_embeddings,
+    "rerank": _register_rerank,
+    "images": _register_images,
+    "audio": _register_audio,
+    "video": _register_video,
 }
 
 

@@ -256,6 +256,18 @@ async def sweeper_loop(interval: float) -> None:
             log.exception("sweep failed")
 
 
+async def video_poll_loop(interval: float) -> None:
+    """The scheduled video poller (VideoPollFunction on AWS), run in the stack's own loop."""
+    from bytespike.gateway.media.video import poll_open_jobs
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await poll_open_jobs()
+        except Exception:
+            log.exception("video poll failed")
+
+
 class Dispatcher:
     """One ASGI app for the whole stack: by listening port (simulator vs gateway), then by path table."""
 
@@ -373,7 +385,8 @@ async def serve(args: argparse.Namespace) -> None:
     poller = StreamPoller(client, streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
     info["_poller"] = poller
     sockets = [_bind(args.port), _bind(sim_port)]
-    tasks = [asyncio.create_task(poller.run()), asyncio.create_task(sweeper_loop(args.sweep_interval))]
+    tasks = [asyncio.create_task(poller.run()), asyncio.create_task(sweeper_loop(args.sweep_interval)),
+             asyncio.create_task(video_poll_loop(args.sweep_interval))]
     serve_task = asyncio.create_task(server.serve(sockets=sockets))
     while not server.started and not serve_task.done():
         await asyncio.sleep(0.02)

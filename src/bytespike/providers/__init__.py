@@ -152,3 +152,13 @@ def upstream_message(body: bytes) -> tuple[str | None, Any]:
     if isinstance(err, str):
         return err, parsed
     return parsed.get("message"), parsed
+
+
+def upstream_error(provider: str, status: int, raw: bytes, headers: httpx.Headers) -> GatewayError:
+    """Any provider's error response -> the gateway's vocabulary (``translate.errors_map``)."""
+    from bytespike.translate.errors_map import map_upstream_error
+
+    classified = map_upstream_error(provider, status, raw)
+    err = classified.to_gateway_error(retry_after_of(headers))
+    err.account_fault = classified.account_fault
+    return err

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import httpx
 
 from bytespike.errors import GatewayError, Kind
-from bytespike.providers import HTTP, Account, retry_after_of, upstream_message
+from bytespike.providers import HTTP, Account, upstream_error
 
 PASSTHROUGH_HEADERS = ("anthropic-version", "anthropic-beta")
 DEFAULT_VERSION = "2023-06-01"
@@ -44,49 +44,14 @@ async def post(account: Account, path: str, body: bytes, client_headers: Mapping
     if response.status_code >= 400:
         raw = await response.aread()
         await response.aclose()
-        raise error_from_response(response.status_code, raw, response.headers)
+        raise upstream_error(account.provider, response.status_code, raw, response.headers)
     return response
 
 
-_TYPE_KIND = {
-    "invalid_request_error": Kind.INVALID_REQUEST,
-    "authentication_error": Kind.UPSTREAM,  # the gateway's provider key, not the caller's
-    "permission_error": Kind.UPSTREAM,
-    "not_found_error": Kind.INVALID_REQUEST,
-    "request_too_large": Kind.TOO_LARGE,
-    "rate_limit_error": Kind.RATE_LIMIT,
-    "api_error": Kind.API,
-    "overloaded_error": Kind.OVERLOADED,
-    "timeout_error": Kind.TIMEOUT,
-    "billing_error": Kind.UPSTREAM,  # the gateway's provider account ran dry, not the caller's wallet
-}
-
-
-def error_kind(error_type: str | None, status: int) -> Kind:
-    if error_type in _TYPE_KIND:
-        return _TYPE_KIND[error_type]
-    from bytespike.errors import kind_for_upstream_status
-
-    return kind_for_upstream_status(status)
-
-
-def error_from_response(status: int, raw: bytes, headers: httpx.Headers) -> GatewayError:
-    message, parsed = upstream_message(raw)
-    etype = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-        etype = parsed["error"].get("type")
-    kind = error_kind(etype, status)
-    if kind is Kind.UPSTREAM and status in (401, 403):
-        text = "The upstream provider rejected the gateway's credentials."
-    elif message:
-        text = f"Upstream: {message}"
-    else:
-        text = f"The upstream answered HTTP {status} with a non-JSON body."
-    keep_status = status if kind is Kind.INVALID_REQUEST and status in (400, 404, 422) else None
-    return GatewayError(kind, text, retry_after=retry_after_of(headers), status=keep_status)
-
-
 def error_from_event(data: dict) -> GatewayError:
+    """A mid-stream ``event: error`` (e.g. overloaded_error after the HTTP 200)."""
+    from bytespike.translate.errors_map import anthropic_error
+
     err = data.get("error") or {}
-    kind = error_kind(err.get("type"), 500)
+    kind = anthropic_error(529 if err.get("type") == "overloaded_error" else 500, data).kind
     return GatewayError(kind, f"Upstream: {err.get('message') or 'stream error'}")

@@ -157,7 +157,9 @@ async def open_with_failover(
             response = await send(account)
         except GatewayError as err:
             last = err
-            if not await _on_failure(provider.name, account, err):
+            # A lone account is never benched: there is nothing to fail over to, and the
+            # provider's own error (with its retry-after) already tells the caller when to retry.
+            if len(accounts) == 1 or not await _on_failure(provider.name, account, err):
                 raise
             continue
         HEALTH.clear_errors(provider.name, account.name)
@@ -168,7 +170,7 @@ async def open_with_failover(
 
 async def _on_failure(provider: str, account: Account, err: GatewayError) -> bool:
     """Update the account's health; True when another account may succeed."""
-    if err.kind is Kind.UPSTREAM and "credentials" in err.message:
+    if err.account_fault:  # bad credentials, no permission, provider balance: off until an operator re-enables
         await mark(provider, account.name, disable=True, reason=err.message)
         return True
     if err.kind not in _RETRYABLE:

@@ -381,7 +381,7 @@ def _media_part(block: dict, param: str) -> dict | list[dict]:
         media = _s(source.get("media_type")) or ("application/pdf" if kind == "document" else "")
         if not isinstance(data, str) or not data or not media:
             raise TranslationError(f"{kind} base64 source needs media_type and data", param + ".source")
-        if media == "text/plain":  # Anthropic allows base64 text documents? carry them as text
+        if media == "text/plain":  # a base64 plain-text source (tolerated): Gemini gets the text
             try:
                 return {"text": base64.b64decode(data).decode("utf-8")}
             except (ValueError, UnicodeDecodeError) as exc:
@@ -1005,6 +1005,11 @@ class GeminiToAnthropicStream:
             self._pairs.append(("h", sig))
 
     def _text(self, text: str, sig: str | None, out: list[Event]) -> None:
+        if sig and self._open_kind == "text" and self._text_sig is not None:
+            self._close(out)  # a second signed part in one run (Gemini signs one): keep both, apart
+            if not text:
+                self._sig_block([("e", sig)], out)
+                return
         if text:
             if self._open_kind != "text":
                 if sig and self._open_kind == "thinking":

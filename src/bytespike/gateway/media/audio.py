@@ -3,8 +3,8 @@
 Speech is priced per input character, so the hold is the exact cost; the audio bytes are
 relayed as the upstream produces them and the call settles when the stream ends (0 if the
 upstream fails or the client leaves before the first byte). Transcription is priced per
-second of audio: the hold assumes the upload is as long as it can be (WAV: from its header;
-anything else: its size at 8 kbps, the lowest bitrate we accept), the settle uses the duration
+second of audio: the hold assumes the upload is as long as it can be (PCM WAV: from a self-consistent header;
+anything else: its size at 6 kbps, the lowest bitrate of any accepted codec), the settle uses the duration
 the upstream reports. The gateway always asks the upstream for ``verbose_json`` (which
 carries the duration) and renders the format the client asked for (json, text, srt, vtt,
 verbose_json).
@@ -29,7 +29,8 @@ from bytespike.gateway.pipeline import Call
 from bytespike.providers import media as up
 
 MODALITY = "audio"
-MIN_BYTES_PER_SECOND = 1000  # 8 kbps: the lowest bitrate the estimate accepts
+MIN_BYTES_PER_SECOND = 750  # 6 kbps: Opus's floor, the lowest bitrate of any accepted codec
+PCM_FORMATS = (1, 3, 0xFFFE)  # WAVE_FORMAT_PCM, IEEE_FLOAT, EXTENSIBLE
 MEDIA_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
                "wav": "audio/wav", "pcm": "audio/pcm"}
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
@@ -99,7 +100,7 @@ async def _relay_audio(call: Call, upstream: httpx.Response, cost: int, usage: d
 
 # ------------------------------------------------------------------ transcriptions
 def max_seconds(data: bytes) -> int:
-    """Upper bound of an upload's duration: exact for PCM WAV, size at 8 kbps otherwise."""
+    """Upper bound of an upload's duration: exact for PCM WAV, size at 6 kbps otherwise."""
     wav = wav_seconds(data)
     if wav is not None:
         return max(1, math.ceil(wav))
@@ -112,8 +113,13 @@ def wav_seconds(data: bytes) -> float | None:
     pos, byte_rate = 12, 0
     while pos + 8 <= len(data):
         cid, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
-        if cid == b"fmt " and size >= 16:
-            byte_rate = struct.unpack("<I", data[pos + 16 : pos + 20])[0]
+        if cid == b"fmt " and size >= 16 and pos + 24 <= len(data):
+            tag, channels, rate, declared, align, bits = struct.unpack("<HHIIHH", data[pos + 8 : pos + 24])
+            # Trust the header only when it is self-consistent PCM: a forged byte rate must not
+            # shrink the hold below what the upstream will bill.
+            if (tag in PCM_FORMATS and 1 <= channels <= 8 and 8_000 <= rate <= 384_000 and bits in (8, 16, 24, 32)
+                    and align == channels * bits // 8 and declared == rate * align):
+                byte_rate = declared
         elif cid == b"data":
             return min(size, len(data) - pos - 8) / byte_rate if byte_rate else None
         pos += 8 + size + (size & 1)

@@ -100,9 +100,18 @@ def authorize(key: KeyRecord, model: Model, modality: str) -> None:
     auth.authorize(key, model, name)
 
 
-def provider_of(model: Model) -> tuple[Provider, Account]:
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """A modality upstream. ``wire`` is the provider's own name: the catalog's chat ``wire``
+    says "openai" for Ark, but Ark's image and video APIs are its own."""
+
+    wire: str
+    provider: Provider
+
+
+def provider_of(model: Model) -> tuple[Upstream, Account]:
     provider = catalog().provider_of(model)
-    return provider, accounts_for(provider)[0]
+    return Upstream(wire=provider.name, provider=provider), accounts_for(provider)[0]
 
 
 def unit_price(model: Model) -> UnitPrice:

@@ -44,14 +44,10 @@ def _inputs(body: dict[str, Any], model: Model) -> tuple[list[str] | None, list[
     if all(isinstance(x, int) and not isinstance(x, bool) for x in raw):
         raw = [raw]
     if all(isinstance(x, list) and x and all(isinstance(t, int) and not isinstance(t, bool) for t in x) for x in raw):
-        if catalog_wire(model) != "openai":
+        if model.provider != "openai":
             raise c.bad(f"Token-array input is only accepted by OpenAI models; send text to {model.id}.", "input")
         return None, raw
     raise c.bad("'input' must be a string, an array of strings, or token arrays.", "input")
-
-
-def catalog_wire(model: Model) -> str:
-    return c.provider_of(model)[0].wire
 
 
 def _dimensions(body: dict[str, Any], model: Model) -> int | None:
@@ -115,7 +111,8 @@ async def _openai_like(call: Any, account: Any, wire: str, model: Model, body: d
                        token_arrays: list[list[int]] | None, dims: int | None,
                        fmt: str) -> tuple[list[Any], int | None]:
     if wire == "openai":  # pass-through: OpenAI does dimensions and base64 itself
-        upstream_body = {k: v for k, v in body.items() if k in ("input", "dimensions", "encoding_format", "user")}
+        upstream_body = {k: v for k, v in body.items()
+                         if k in ("input", "dimensions", "encoding_format", "user") and v is not None}
         upstream_body["model"] = model.upstream_model
     else:  # Ark: float only, no dimensions
         upstream_body = {"model": model.upstream_model, "input": texts, "encoding_format": "float"}

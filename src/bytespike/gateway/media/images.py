@@ -50,7 +50,7 @@ class Plan:
             self.quality = c.one_of(fields.get("quality"), "quality", [*qualities, "auto"], "auto")
         self.response_format = c.one_of(fields.get("response_format"), "response_format", ("url", "b64_json"), "b64_json")
         self.output_format = c.one_of(fields.get("output_format"), "output_format", FORMATS, "png")
-        if c.provider_of(model)[0].wire != "openai" and self.output_format != "png":
+        if model.provider != "openai" and self.output_format != "png":
             raise c.bad(f"{model.id} returns PNG only.", "output_format")
         self.background = fields.get("background")
         self.sizes, self.qualities = sizes, qualities

@@ -1,0 +1,123 @@
+"""The ByteSpike gateway process under benchmark (runs in the project venv).
+
+It serves exactly what the two streaming function entry points serve
+(``functions/messages/main.py`` = ``create_app("messages")``, ``functions/chat/main.py`` =
+``create_app("chat")``), routed by the production path table, under uvicorn with the
+production flags of ``functions/*/run.sh`` (``--loop uvloop --http httptools
+--no-access-log``). DynamoDB is another process (``bench/dynamo_side.py``), as it is
+another service on AWS. The full billing path runs: auth (key cache), hold, settle.
+
+Two read-only endpoints for the harness:
+  GET /_local/stats    the same JSON as the local stack's (``dynamodb_calls`` from
+                       ``bytespike.store.dynamo.CALLS``)
+  GET /_bench/dynamo?since=T   every DynamoDB call since T: [op, start, end] in
+                       ``time.perf_counter`` seconds (CLOCK_MONOTONIC, comparable across
+                       processes), recorded by wrapping ``AsyncDynamo.call`` in this
+                       process only (src/ is untouched)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections import deque
+from typing import Any
+
+EVENTS: deque[tuple[str, float, float]] = deque(maxlen=400_000)
+
+
+def instrument() -> None:
+    from bytespike.store import dynamo as dmod
+
+    original = dmod.AsyncDynamo.call
+
+    async def call(self: Any, op: str, **kwargs: Any) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        try:
+            return await original(self, op, **kwargs)
+        finally:
+            EVENTS.append((op, t0, time.perf_counter()))
+
+    dmod.AsyncDynamo.call = call  # type: ignore[method-assign]
+
+
+class BenchApp:
+    def __init__(self, functions: list[str]) -> None:
+        from bytespike.http.app import create_app
+
+        self.apps = {name: create_app(name) for name in functions}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    from bytespike.providers import HTTP
+                    from bytespike.store.dynamo import dynamo
+
+                    await HTTP.close()
+                    await dynamo().close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        path = scope.get("path", "")
+        if path == "/_local/stats":
+            from bytespike.store.dynamo import CALLS
+
+            await self._json(send, {"dynamodb_calls": dict(CALLS)})
+            return
+        if path == "/_bench/dynamo":
+            since = 0.0
+            qs = scope.get("query_string", b"").decode()
+            if qs.startswith("since="):
+                since = float(qs[6:])
+            await self._json(send, [e for e in EVENTS if e[1] >= since])
+            return
+        if path == "/healthz":
+            await self._json(send, {"ok": True})
+            return
+        from bytespike.http.paths import function_for
+
+        app = self.apps.get(function_for(path) or "")
+        if app is None:
+            await self._json(send, {"error": {"message": f"no function serves {path}"}}, 404)
+            return
+        await app(scope, receive, send)
+
+    @staticmethod
+    async def _json(send: Any, body: Any, status: int = 200) -> None:
+        raw = json.dumps(body).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+        await send({"type": "http.response.body", "body": raw})
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--dynamo-port", type=int, required=True)
+    p.add_argument("--upstream-port", type=int, required=True)
+    p.add_argument("--prefix", default="bytespike-bench")
+    p.add_argument("--loop", default="uvloop")
+    p.add_argument("--http", default="httptools")
+    p.add_argument("--functions", default="messages,chat")
+    args = p.parse_args(argv)
+    for var in list(os.environ):  # never a real upstream
+        if var.startswith("UPSTREAM_") or var.endswith("_API_KEY"):
+            del os.environ[var]
+    from bytespike.local.stack import configure_env
+
+    configure_env(args.dynamo_port, args.upstream_port, args.prefix)
+    instrument()
+    import uvicorn
+
+    app = BenchApp(args.functions.split(","))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, loop=args.loop, http=args.http, access_log=False,
+                log_level="warning", lifespan="on")
+
+
+if __name__ == "__main__":
+    main()
