@@ -28,6 +28,58 @@ from typing import Any
 EVENTS: deque[tuple[str, float, float]] = deque(maxlen=400_000)
 
 
+class CpuSampler:
+    """A CPU-time sampling profiler: SIGPROF from ``setitimer(ITIMER_PROF)`` fires after every
+    ``interval`` of process CPU time (user + system), and the handler records the main
+    thread's Python stack. Unlike a wall-clock sampler it never counts time spent preempted,
+    so its shares hold on a busy machine. Native time (syscalls, C extensions, uvloop) lands
+    on the Python frame that called into it, or on the next one uvloop runs."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.stacks: Counter[tuple[str, ...]] = Counter()
+        self.running = False
+
+    @staticmethod
+    def _label(code: Any) -> str:
+        path = code.co_filename
+        for marker in ("site-packages/", "/src/", "/lib/python3.12/"):
+            if marker in path:
+                path = path.split(marker, 1)[1]
+                break
+        else:
+            if "/bench/" in path:
+                path = "bench/" + path.split("/bench/", 1)[1]
+        return f"{code.co_qualname} ({path}:0)"
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        out = []
+        while frame is not None:
+            out.append(self._label(frame.f_code))
+            frame = frame.f_back
+        out.reverse()
+        self.stacks[tuple(out)] += 1
+
+    def start(self, interval: float) -> None:
+        import signal
+
+        self.stacks.clear()
+        signal.signal(signal.SIGPROF, self._handler)
+        signal.setitimer(signal.ITIMER_PROF, interval, interval)
+        self.running = True
+
+    def stop(self) -> list[tuple[list[str], int]]:
+        import signal
+
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        self.running = False
+        return [(list(k), v) for k, v in self.stacks.items()]
+
+
+SAMPLER = CpuSampler()
+
+
 def instrument() -> None:
     from bytespike.store import dynamo as dmod
 
@@ -75,6 +127,14 @@ class BenchApp:
             if qs.startswith("since="):
                 since = float(qs[6:])
             await self._json(send, [e for e in EVENTS if e[1] >= since])
+            return
+        if path == "/_bench/sampler/start":
+            qs = scope.get("query_string", b"").decode()
+            SAMPLER.start(float(qs[9:]) if qs.startswith("interval=") else 0.001)
+            await self._json(send, {"ok": True})
+            return
+        if path == "/_bench/sampler/stop":
+            await self._json(send, SAMPLER.stop())
             return
         if path == "/healthz":
             await self._json(send, {"ok": True})

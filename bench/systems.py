@@ -86,11 +86,10 @@ def cpu_seconds(pid: int) -> float:
 def rss_mb(pid: int) -> float:
     total = 0
     for p in _tree(pid):
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+        with contextlib.suppress(OSError), open(f"/proc/{p}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
     return total / 1024
 
 
@@ -251,23 +250,34 @@ class Harness:
             await self.start_portkey()
 
     async def start_bytespike(self, key: str, mode: str) -> None:
+        if mode not in self.side:
+            await self.start_side(mode)
+        await self.start_gateway(key, mode)
+
+    async def start_side(self, mode: str) -> None:
         dport = free_port()
         prefix = f"bench{int(time.time())}{mode}"
         side = self.procs.start(f"dynamo-{mode}", [str(PROJECT_PY), str(ROOT / "bench" / "dynamo_side.py"), "--port", str(dport),
                                                    "--mode", mode, "--prefix", prefix, "--upstream-port", str(self.double_port)],
                                 env=scrubbed_env(), cwd=ROOT, stdout_pipe=True)
         info = await asyncio.to_thread(read_json_line, side, 90)
-        info["proc_pid"] = side.pid
+        info.update(proc_pid=side.pid, prefix=prefix)
         self.side[mode] = info
+
+    async def start_gateway(self, key: str, mode: str, **env: str) -> System:
+        info = self.side[mode]
         gport = free_port()
         g = self.procs.start(key, [str(PROJECT_PY), str(ROOT / "bench" / "bs_gateway.py"), "--port", str(gport),
-                                   "--dynamo-port", str(dport), "--upstream-port", str(self.double_port), "--prefix", prefix],
-                             env=scrubbed_env(), cwd=ROOT)
+                                   "--dynamo-port", str(info["port"]), "--upstream-port", str(self.double_port),
+                                   "--prefix", info["prefix"]],
+                             env=scrubbed_env(**env), cwd=ROOT)
         await wait_port(gport, 60, g)
         label = "ByteSpike" if mode == "moto" else "ByteSpike, DynamoDB stubbed"
         s = KeyedGateway(key, label, gport, g.pid)
         s.secret = info["secret"]
+        s.proc = g  # type: ignore[attr-defined]
         self.systems[key] = s
+        return s
 
     def litellm_config(self, path: Path) -> Path:
         d = self.double_port

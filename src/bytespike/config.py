@@ -29,6 +29,7 @@ class Settings:
     usage_table: str
     region: str
     dynamodb_endpoint: str | None
+    dynamodb_read_timeout: float
     auth_cache_ttl: float
     hold_deadline_seconds: int
     max_body_bytes: int
@@ -52,6 +53,7 @@ class Settings:
             usage_table=os.environ.get("USAGE_TABLE", "bytespike-usage"),
             region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
             dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
+            dynamodb_read_timeout=_float("DYNAMODB_READ_TIMEOUT", 5.0),
             auth_cache_ttl=_float("AUTH_CACHE_TTL_SECONDS", 30.0),
             # A hold must outlive the longest possible invocation (Lambda caps at 900 s).
             hold_deadline_seconds=_int("HOLD_DEADLINE_SECONDS", 960),

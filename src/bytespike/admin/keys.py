@@ -99,17 +99,31 @@ def _org_key_items(client: Any, org_id: str, key_id: str | None = None) -> list[
 
 
 def _current(client: Any, org_id: str, key_id: str) -> keys.KeyRecord:
-    """The live item of a key_id (not a rotation tombstone), read strongly by digest."""
+    """The live item of a key_id, read strongly by digest.
+
+    The by-org index may lag a rotation that just happened; a master's tombstone always
+    names its current digest, so a stale index entry still leads to the live item.
+    """
+    table = settings().keys_table
+
+    def read(digest: str) -> keys.KeyRecord | None:
+        item = retrying(lambda: client.get_item(TableName=table, Key={"pk": s(keys.key_pk(digest))},
+                                                ConsistentRead=True)).get("Item")
+        return keys.KeyRecord.from_item(item) if item else None
+
+    seen: set[str] = set()
     for found in _org_key_items(client, org_id, key_id):
-        if found.status == ROTATED:
-            continue
-        item = retrying(lambda f=found: client.get_item(TableName=settings().keys_table,
-                                                        Key={"pk": s(keys.key_pk(f.digest))},
-                                                        ConsistentRead=True)).get("Item")
-        if item:
-            record = keys.KeyRecord.from_item(item)
-            if record.status != ROTATED and record.org_id == org_id:
+        digest: str | None = found.digest
+        for _ in range(2):  # at most one hop: tombstone -> current
+            if digest is None or digest in seen:
+                break
+            seen.add(digest)
+            record = read(digest)
+            if record is None or record.org_id != org_id or record.key_id != key_id:
+                break
+            if record.status != ROTATED:
                 return record
+            digest = record.successor
     raise GatewayError(Kind.NOT_FOUND, f"No key '{key_id}'.")
 
 
@@ -231,7 +245,10 @@ def mint_key(client: Any, p: Principal, req: CreateKey, now: float | None = None
     if req.quota_period is not None and req.quota is None:
         raise GatewayError(Kind.INVALID_REQUEST, "quota_period: set quota too (credits per period).",
                            param="quota_period")
-    expires_at = int(req.expires_at.timestamp()) if req.expires_at is not None else None
+    when = req.expires_at
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # a time without a zone is UTC, like every time in the API
+    expires_at = int(when.timestamp()) if when is not None else None
     if expires_at is not None and expires_at <= now:
         raise GatewayError(Kind.INVALID_REQUEST, "expires_at: must be in the future.", param="expires_at")
     models, modalities = _models(req.models), _modalities(req.modalities)

@@ -47,6 +47,8 @@ def configure_env(moto_port: int, sim_port: int, prefix: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        # moto serialises every call; on a busy laptop one can wait seconds behind others.
+        "DYNAMODB_READ_TIMEOUT": os.environ.get("DYNAMODB_READ_TIMEOUT", "60"),
         "BYTESPIKE_LOCAL": "1",
         "BYTESPIKE_SIM_URL": f"http://127.0.0.1:{sim_port}",
         # The operator credential (top-ups, org creation): SSM/Secrets Manager on AWS, env locally.

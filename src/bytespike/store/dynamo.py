@@ -23,13 +23,18 @@ from bytespike.errors import GatewayError, Kind
 # Calls per operation name, for the benchmarks and the issue notes ("counted, not timed").
 CALLS: Counter[str] = Counter()
 
-_BOTO_CONFIG = Config(
-    retries={"max_attempts": 1, "mode": "standard"},  # retries are ours: jittered, bounded, visible
-    connect_timeout=2,
-    read_timeout=5,
-    max_pool_connections=64,
-    tcp_keepalive=True,
-)
+def _boto_config() -> Config:
+    # Our retries are jittered, bounded and visible (with_retries); botocore's one retry covers
+    # connection errors only in spirit - a replayed TransactWriteItems is made idempotent by
+    # its ClientRequestToken on DynamoDB (moto ignores the token, hence a long local timeout).
+    return Config(
+        retries={"max_attempts": 1, "mode": "standard"},
+        connect_timeout=2,
+        read_timeout=settings().dynamodb_read_timeout,
+        max_pool_connections=64,
+        tcp_keepalive=True,
+    )
+
 
 _RETRYABLE = {
     "TransactionConflict",
@@ -43,7 +48,7 @@ _RETRYABLE = {
 
 def _client_kwargs() -> dict[str, Any]:
     s = settings()
-    kwargs: dict[str, Any] = {"region_name": s.region, "config": _BOTO_CONFIG}
+    kwargs: dict[str, Any] = {"region_name": s.region, "config": _boto_config()}
     if s.dynamodb_endpoint:
         kwargs["endpoint_url"] = s.dynamodb_endpoint
     return kwargs
