@@ -192,3 +192,22 @@ def test_sticky_sessions_stay_then_move_on_cooldown(stack: Stack, tmp_path: Path
             spread.add(stack.sim_requests(f"turn {tag}")[0]["headers"]["x-api-key"])
         assert len(spread) >= 2
     _clear_health(stack)
+
+
+def test_catalog_fallback_is_used_and_announced(stack: Stack) -> None:
+    """claude-haiku-4-5 names claude-haiku-5-5 as its fallback in the catalog."""
+    org = stack.new_org(1_000_000)
+    tag = f"id=fb{time.time_ns()}"
+    r = httpx.post(f"{stack.base_url}/v1/messages", headers={"x-api-key": org.master_key}, timeout=30,
+                   json={"model": "claude-haiku-4-5", "max_tokens": 50,
+                         "messages": [{"role": "user", "content": f"x [[sim status=529 fail_times=1 {tag}]]"}]})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-bytespike-fallback"] == "claude-haiku-4-5 -> claude-haiku-5-5"
+    assert r.json()["model"] == "claude-haiku-5-5"
+    [res] = stack.wait_all_released(org.org_id)
+    assert res["cost"] == r.json()["usage"]["credits"] > 0
+    # A model without a fallback surfaces the upstream's error.
+    r = httpx.post(f"{stack.base_url}/v1/messages", headers={"x-api-key": org.master_key}, timeout=30,
+                   json={"model": CLAUDE, "max_tokens": 50,
+                         "messages": [{"role": "user", "content": f"x [[sim status=529 fail_times=1 {tag}b]]"}]})
+    assert r.status_code == 529 and "x-bytespike-fallback" not in r.headers

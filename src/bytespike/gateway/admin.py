@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -36,7 +35,6 @@ from bytespike.store import ledger
 from bytespike.store.dynamo import sync_client
 from bytespike.store.keys import KEY_PREFIX
 
-log = logging.getLogger("bytespike.admin")
 _client: Any = None
 Handler = Callable[..., Awaitable[Response]]
 
@@ -96,7 +94,7 @@ def _org_param(request: Request) -> str | None:
 
 
 def _path_id(value: str, pattern: str, name: str) -> str:
-    if not re.fullmatch(pattern.strip("^$"), value):
+    if not re.fullmatch(pattern, value):
         # Malformed ids cannot exist: the same answer as an id that does not exist.
         raise GatewayError(Kind.NOT_FOUND, f"No {name} '{value[:80]}'.")
     return value

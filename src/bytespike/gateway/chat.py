@@ -22,6 +22,7 @@ from bytespike.gateway import auth
 from bytespike.gateway.crossing import SSE_HEADERS, translation_error
 from bytespike.gateway.pipeline import (
     Call,
+    call_headers,
     hold_and_open,
     new_request_id,
     open_pooled,
@@ -31,7 +32,7 @@ from bytespike.gateway.pipeline import (
     settle_success,
 )
 from bytespike.gateway.streams import AnthropicToOpenAI, OpenAIPassthrough, dumps_bytes
-from bytespike.http.render import base_headers, error_response, parse_json_object, read_body
+from bytespike.http.render import error_response, parse_json_object, read_body
 from bytespike.providers import anthropic as claude
 from bytespike.providers import openai as oai
 from bytespike.providers import pool
@@ -110,10 +111,10 @@ async def _passthrough(call: Call, body: dict[str, Any]) -> Response:
     body["model"] = call.model.upstream_model
     if stream:
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-    payload = dumps_bytes(body)
-    upstream = await hold_and_open(call, lambda: open_pooled(call, lambda account: oai.post(account, payload),
-                                                             _session(body)))
-    headers = base_headers(call.request_id, call.hold)
+    upstream = await hold_and_open(call, lambda: open_pooled(
+        call, lambda account, model: oai.post(account, dumps_bytes({**body, "model": model.upstream_model})),
+        _session(body)))
+    headers = call_headers(call)
     if stream:
         translator = OpenAIPassthrough(call, client_wants_usage=client_wants_usage)
         return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
@@ -141,10 +142,11 @@ async def _via_claude(request: Request, call: Call, body: dict[str, Any], max_ou
     upstream_body["model"] = call.model.upstream_model
     stream = bool(body.get("stream"))
     upstream_body["stream"] = stream
-    payload = dumps_bytes(upstream_body)
     upstream = await hold_and_open(call, lambda: open_pooled(
-        call, lambda account: claude.post(account, "/v1/messages", payload, {}), _session(body)))
-    headers = base_headers(call.request_id, call.hold)
+        call, lambda account, model: claude.post(
+            account, "/v1/messages", dumps_bytes({**upstream_body, "model": model.upstream_model}), {}),
+        _session(body)))
+    headers = call_headers(call)
     completion_id = "chatcmpl-" + call.request_id.removeprefix("req_")
     created = int(time.time())
     if stream:

@@ -12,9 +12,16 @@ from bytespike.billing import Usage
 from bytespike.catalog import catalog
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
-from bytespike.gateway.pipeline import Call, hold_and_open, open_pooled, relay, settle_failure, settle_success
+from bytespike.gateway.pipeline import (
+    Call,
+    call_headers,
+    hold_and_open,
+    open_pooled,
+    relay,
+    settle_failure,
+    settle_success,
+)
 from bytespike.gateway.streams import OpenAIToAnthropic, dumps_bytes
-from bytespike.http.render import base_headers
 from bytespike.providers import openai as oai
 from bytespike.providers import pool
 from bytespike.sse import dumps
@@ -44,10 +51,11 @@ async def messages_via_openai(request: Request, call: Call, body: dict[str, Any]
         # Anthropic semantics: no `thinking` means none; DeepSeek (and Ark's auto mode) would think and bill for it.
         upstream_body["thinking"] = {"type": "disabled"}
     stream = bool(body.get("stream"))
-    payload = dumps_bytes(upstream_body)
     session = pool.session_key((body.get("metadata") or {}).get("user_id"), None)
-    upstream = await hold_and_open(call, lambda: open_pooled(call, lambda account: oai.post(account, payload), session))
-    headers = base_headers(call.request_id, call.hold)
+    upstream = await hold_and_open(call, lambda: open_pooled(
+        call, lambda account, model: oai.post(account, dumps_bytes({**upstream_body, "model": model.upstream_model})),
+        session))
+    headers = call_headers(call)
     message_id = "msg_" + call.request_id.removeprefix("req_")
     if stream:
         translator = OpenAIToAnthropic(call, message_id=message_id, names=names, input_tokens=input_tokens,

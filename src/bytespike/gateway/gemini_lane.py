@@ -16,6 +16,7 @@ from bytespike.gateway.crossing import SSE_HEADERS, translation_error
 from bytespike.gateway.pipeline import (
     Call,
     StreamTranslator,
+    call_headers,
     hold_and_open,
     open_pooled,
     relay,
@@ -23,7 +24,6 @@ from bytespike.gateway.pipeline import (
     settle_success,
 )
 from bytespike.gateway.streams import AnthropicFrames, OpenAIFrames, dumps_bytes
-from bytespike.http.render import base_headers
 from bytespike.providers import gemini
 from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, dumps, openai_frame
 from bytespike.translate import (
@@ -51,7 +51,7 @@ def _to_gemini(call: Call, anthropic_body: dict[str, Any]) -> tuple[bytes, Gemin
 
 async def _open(call: Call, payload: bytes, stream: bool, session: str | None):  # type: ignore[no-untyped-def]
     return await hold_and_open(call, lambda: open_pooled(
-        call, lambda account: gemini.post(account, call.model.upstream_model, payload, stream=stream), session))
+        call, lambda account, model: gemini.post(account, model.upstream_model, payload, stream=stream), session))
 
 
 class _GeminiEvents:
@@ -127,7 +127,7 @@ async def messages_via_gemini(request: Request, call: Call, body: dict[str, Any]
     payload, ctx = _to_gemini(call, body)
     stream = bool(body.get("stream"))
     upstream = await _open(call, payload, stream, None)
-    headers = base_headers(call.request_id, call.hold)
+    headers = call_headers(call)
     message_id = "msg_" + call.request_id.removeprefix("req_")
     if stream:
         translator = GeminiToAnthropic(call, ctx, message_id=message_id, input_tokens=input_tokens)
@@ -148,7 +148,7 @@ async def chat_via_gemini(request: Request, call: Call, body: dict[str, Any], ma
     payload, ctx = _to_gemini(call, anthropic_body)
     stream = bool(body.get("stream"))
     upstream = await _open(call, payload, stream, None)
-    headers = base_headers(call.request_id, call.hold)
+    headers = call_headers(call)
     completion_id = "chatcmpl-" + call.request_id.removeprefix("req_")
     created = int(time.time())
     if stream:

@@ -20,6 +20,7 @@ from bytespike.gateway.anthropic_stream import AnthropicPassthrough
 from bytespike.gateway.crossing import messages_via_openai
 from bytespike.gateway.pipeline import (
     Call,
+    call_headers,
     hold_and_open,
     new_request_id,
     open_pooled,
@@ -28,7 +29,7 @@ from bytespike.gateway.pipeline import (
     settle_failure,
     settle_success,
 )
-from bytespike.http.render import base_headers, error_response, json_response, parse_json_object, read_body
+from bytespike.http.render import error_response, json_response, parse_json_object, read_body
 from bytespike.providers import accounts_for, pool
 from bytespike.providers import anthropic as claude
 from bytespike.sse import dumps
@@ -89,17 +90,18 @@ async def create_message(request: Request) -> Response:
 async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes) -> Response:
     if b"bsx:" in raw:  # thinking produced by another provider cannot be replayed to Claude
         body = strip_foreign_thinking(body)
-        body["model"] = call.model.upstream_model
         raw = dumps(body).encode()
-    elif call.model.upstream_model != body["model"]:
-        body["model"] = call.model.upstream_model
-        raw = dumps(body).encode()
+
+    def payload(model: Model) -> bytes:
+        """The client's bytes as sent, re-encoded only when the model name must change."""
+        return raw if body["model"] == model.upstream_model else dumps({**body, "model": model.upstream_model}).encode()
+
     stream = bool(body.get("stream"))
     session = pool.session_key((body.get("metadata") or {}).get("user_id"),
                                dumps([body.get("tools"), body.get("system")]).encode() if b"cache_control" in raw else None)
     upstream = await hold_and_open(call, lambda: open_pooled(
-        call, lambda account: claude.post(account, "/v1/messages", raw, request.headers), session))
-    headers = base_headers(call.request_id, call.hold)
+        call, lambda account, model: claude.post(account, "/v1/messages", payload(model), request.headers), session))
+    headers = call_headers(call)
     if stream:
         translator = AnthropicPassthrough(call)
         return StreamingResponse(

@@ -23,6 +23,7 @@ from bytespike.billing import Usage, price_usage
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import observe
+from bytespike.http.render import base_headers
 from bytespike.providers import Account, pool
 from bytespike.sse import SSEEvent, SSEParser
 from bytespike.store import ledger
@@ -57,6 +58,7 @@ class Call:
     settled: bool = False
     cost: int = 0
     account: str = ""  # the upstream account that served the call (logs only, never sent to clients)
+    fallback_from: str | None = None  # the model asked for, when the catalog's fallback served it
 
     def hold_record(self, modality: str = "chat") -> ledger.Hold:
         period = ledger.period_label(self.key.quota_period) if self.key.quota is not None and self.key.quota_period else None
@@ -118,12 +120,48 @@ async def hold_and_open(
 
 
 async def open_pooled(
-    call: Call, send: Callable[[Account], Awaitable[httpx.Response]], session: str | None = None
+    call: Call, send: Callable[[Account, Model], Awaitable[httpx.Response]], session: str | None = None
 ) -> httpx.Response:
-    """Open the upstream through the provider's account pool (failover before the first byte)."""
-    response, account = await pool.open_with_failover(catalog().provider_of(call.model), send, session=session)
+    """Open the upstream through the model's account pool (failover before the first byte).
+
+    If that fails for a reason another model could avoid and the catalog names a
+    ``fallback`` speaking the same wire protocol, the call moves to it: billed at the
+    fallback's prices (still capped by the hold) and announced in ``x-bytespike-fallback``.
+    """
+    model = call.model
+    try:
+        response, account = await pool.open_with_failover(catalog().provider_of(model), lambda a: send(a, model),
+                                                          session=session)
+    except GatewayError as err:
+        fallback = _fallback_for(model, err)
+        if fallback is None:
+            raise
+        log.warning("%s: %s failed (%s); falling back to %s", call.request_id, model.id, err.kind, fallback.id)
+        call.fallback_from, call.model = model.id, fallback
+        response, account = await pool.open_with_failover(catalog().provider_of(fallback), lambda a: send(a, fallback),
+                                                          session=session)
     call.account = account.name
     return response
+
+
+_FALLBACK_KINDS = {Kind.OVERLOADED, Kind.RATE_LIMIT, Kind.UPSTREAM, Kind.TIMEOUT, Kind.API}
+
+
+def _fallback_for(model: Model, err: GatewayError) -> Model | None:
+    if not model.fallback or err.kind not in _FALLBACK_KINDS:
+        return None
+    fallback = catalog().model(model.fallback)
+    if fallback is None or catalog().provider_of(fallback).wire != catalog().provider_of(model).wire:
+        return None
+    return fallback
+
+
+def call_headers(call: Call) -> dict[str, str]:
+    """Response headers of a call that reached the upstream."""
+    headers = base_headers(call.request_id, call.hold)
+    if call.fallback_from:
+        headers["x-bytespike-fallback"] = f"{call.fallback_from} -> {call.model.id}"
+    return headers
 
 
 async def _place(call: Call, modality: str) -> None:
