@@ -57,8 +57,8 @@ def record(call: Call, outcome: str) -> None:
     if _ON_LAMBDA:
         metrics.add_dimension(name="provider", value=call.model.provider)
         metrics.add_metric(name="Requests", unit="Count", value=1)
-        if outcome != "ok":
-            metrics.add_metric(name=f"Failed_{outcome}", unit="Count", value=1)
+        if outcome not in ("ok", "client_aborted"):
+            metrics.add_metric(name="UpstreamFailures", unit="Count", value=1)
         metrics.add_metric(name="CreditsBilled", unit="Count", value=call.cost)
         if call.first_byte_at:
             metrics.add_metric(name="TimeToFirstByte", unit="Milliseconds", value=fields["ttfb_ms"])

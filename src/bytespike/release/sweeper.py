@@ -23,4 +23,11 @@ def sweep(now: float | None = None) -> dict[str, int]:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    return sweep()
+    counts = sweep()
+    from aws_lambda_powertools import Metrics  # deferred: only the Lambda entry point emits EMF
+
+    metrics = Metrics(namespace="ByteSpike", service="sweeper")
+    metrics.add_metric(name="HoldsExpired", unit="Count", value=counts["expired"])
+    metrics.add_metric(name="ReleasesFinished", unit="Count", value=counts["released"])
+    metrics.flush_metrics()
+    return counts
