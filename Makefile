@@ -15,6 +15,7 @@ export BYTESPIKE_SRC := $(CURDIR)/src
 help:
 	@echo "make dev    - run the gateway locally (embedded DynamoDB, simulated upstreams) on :8787"
 	@echo "make test   - lint, the whole test suite, and the offline SAM checks (what CI runs)"
+	@echo "make bench  - ByteSpike vs LiteLLM proxy vs Portkey -> docs/BENCHMARKS.md (~20 min; BENCH_QUICK=1 for a short run)"
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found (install it, e.g. pyenv install 3.12)"; exit 1; }
@@ -60,6 +61,41 @@ sam-build: $(SAMVENV)/.installed
 		--build-dir .aws-sam/build
 	@for d in MessagesFunction ChatFunction PlaygroundFunction ReleaseFunction SweeperFunction EmbeddingsFunction RerankFunction ImagesFunction AudioFunction VideoFunction VideoPollFunction SharedLayer; do test -d .aws-sam/build/$$d || { echo "missing build output $$d"; exit 1; }; done
 	@test -d .aws-sam/build/SharedLayer/python/bytespike || { echo "layer lacks the bytespike package"; exit 1; }
+
+# ---------------------------------------------------------------- benchmarks (docs/BENCHMARKS.md)
+BENCHVENV := .venv-bench
+LITELLMVENV := .venv-litellm
+PORTKEY_DIR := .bench/portkey
+# Pinned peers. LiteLLM 1.82.7, 1.82.8 and 1.107.x were trojaned (shared/reference/peers.md);
+# 1.106.12 is the last release before 1.107, the line the issue's orientation figures come from.
+LITELLM_VERSION ?= 1.106.12
+PORTKEY_VERSION ?= 1.15.2
+# @hono/node-server above 1.14.1 breaks Portkey's streaming on Node ("TypeError: immutable",
+# Portkey issue #1389); npm would otherwise pick the newest 1.x.
+HONO_NODE_SERVER_VERSION ?= 1.14.1
+
+$(BENCHVENV)/.installed: | $(VENV)/.installed
+	@test -x $(BENCHVENV)/bin/python || $(VENV)/bin/uv venv --quiet --python $(PYTHON312) $(BENCHVENV)
+	@$(VENV)/bin/uv pip install --quiet --python $(BENCHVENV)/bin/python httpx uvloop
+	@$(VENV)/bin/uv pip install --quiet --python $(BENCHVENV)/bin/python matplotlib \
+		|| echo "matplotlib unavailable: docs/BENCHMARKS.md will have no charts"
+	@touch $@
+
+$(LITELLMVENV)/.installed-$(LITELLM_VERSION): | $(VENV)/.installed
+	@case "$(LITELLM_VERSION)" in 1.82.7|1.82.8|1.107.*) echo "refusing litellm $(LITELLM_VERSION): compromised release"; exit 1;; esac
+	@test -x $(LITELLMVENV)/bin/python || $(VENV)/bin/uv venv --quiet --python $(PYTHON312) $(LITELLMVENV)
+	@$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(LITELLMVENV)/bin/python "litellm[proxy]==$(LITELLM_VERSION)"
+	@touch $@
+
+$(PORTKEY_DIR)/.installed-$(PORTKEY_VERSION):
+	@command -v node >/dev/null || { echo "node not found (Node 20 is needed for the Portkey gateway)"; exit 1; }
+	@mkdir -p $(PORTKEY_DIR)
+	@printf '{\n  "private": true,\n  "overrides": {"@hono/node-server": "$(HONO_NODE_SERVER_VERSION)"}\n}\n' > $(PORTKEY_DIR)/package.json
+	@npm install --prefix $(PORTKEY_DIR) --save-exact --no-audit --no-fund --loglevel=error @portkey-ai/gateway@$(PORTKEY_VERSION)
+	@touch $@
+
+bench: venv $(BENCHVENV)/.installed $(LITELLMVENV)/.installed-$(LITELLM_VERSION) $(PORTKEY_DIR)/.installed-$(PORTKEY_VERSION)
+	$(BENCHVENV)/bin/python bench/run.py
 
 clean:
 	rm -rf .aws-sam .aws-sam-expanded.json .pytest_cache .ruff_cache

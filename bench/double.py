@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -48,10 +49,8 @@ def parse_directives(body: bytes) -> dict[str, float]:
     for m in DIRECTIVE.finditer(body):
         for tok in m.group(1).split():
             k, _, v = tok.partition(b"=")
-            try:
+            with contextlib.suppress(ValueError):
                 out[k.decode()] = float(v)
-            except ValueError:
-                pass
     return out
 
 
@@ -134,6 +133,7 @@ class Conn(asyncio.Protocol):
         self.buf = b""
         self.transport: asyncio.Transport | None = None
         self.busy = False
+        self.task: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -174,7 +174,7 @@ class Conn(asyncio.Protocol):
             keep = headers.get("connection", "").lower() != "close"
             ARRIVALS.append(time.perf_counter())
             self.busy = True
-            asyncio.ensure_future(self._serve(method, target, body, keep))
+            self.task = asyncio.ensure_future(self._serve(method, target, body, keep))
 
     async def _serve(self, method: str, target: str, body: bytes, keep: bool) -> None:
         try:
@@ -281,10 +281,8 @@ def main(argv: list[str] | None = None) -> None:
             factory = uvloop.new_event_loop
         except ImportError:
             pass
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.port), loop_factory=factory)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

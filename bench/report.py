@@ -64,6 +64,12 @@ def _rows(block: dict[str, Any], cols: list[tuple[str, str, bool]], unsupported:
     return rows
 
 
+def _errors(block: dict[str, Any]) -> str:
+    lines = [f"- {PLAIN[k]}: {row['errors']} failed, e.g. `{'; '.join(row['error_samples'])[:200]}`"
+             for k, row in block.get("rows", {}).items() if row.get("errors") and row.get("error_samples")]
+    return ("\nFailed requests (excluded from the latency figures):\n" + "\n".join(lines) + "\n") if lines else ""
+
+
 def _headers(cols: list[tuple[str, str, bool]]) -> list[str]:
     h = ["System"]
     for _, name, with_ratio in cols:
@@ -278,7 +284,7 @@ def render(r: dict[str, Any], docs: Path) -> str:
         cols = [("added_p50", "added p50 (ms)", True), ("added_p99", "added p99 (ms)", True), ("cpu_ms", "CPU ms / request", True),
                 ("errors", "errors", False)]
         md.append(table(_headers(cols), _rows(r["s1"], cols)))
-        md.append("")
+        md.append(_errors(r["s1"]))
     if "s2" in r:
         md.append("## 2. Streaming chat, 32 and 256 deltas\n")
         md.append("Zero-delay upstream (every delta written back to back). TTFB = first body byte; total = last byte.\n")
@@ -287,7 +293,7 @@ def render(r: dict[str, Any], docs: Path) -> str:
             cols = [("added_ttfb", "added TTFB (ms)", True), ("added_p50", "added total (ms)", True),
                     ("cpu_ms", "CPU ms / request", True), ("errors", "errors", False)]
             md.append(table(_headers(cols), _rows(b, cols)))
-            md.append("")
+            md.append(_errors(b))
     if "s3" in r:
         md.append("## 3. Cross-protocol lanes, streaming (32 deltas)\n")
         md.append("\"Added\" is over a direct streaming call to the upstream in its own protocol. The Anthropic → Claude "
@@ -299,7 +305,7 @@ def render(r: dict[str, Any], docs: Path) -> str:
             md.append(table(_headers(cols), _rows(b, cols, b.get("unsupported"))))
             for k, why in (b.get("unsupported") or {}).items():
                 md.append(f"\n{PLAIN[k]} cannot do this lane: `{why[:160]}`")
-            md.append("")
+            md.append(_errors(b))
     if "s4" in r:
         md.append("## 4. Upstream with a 300 ms first token\n")
         md.append("Headers and the preamble (role chunk / `message_start`) come at once, the first content delta "
@@ -414,7 +420,7 @@ def _dynamo(r: dict[str, Any]) -> str:
           "The release function's TransactWriteItems (one per request, from the Reservations stream) is outside the "
           "request path and not counted here.\n"]
     rows = []
-    for key, p in s8["paths"].items():
+    for p in s8["paths"].values():
         ops = ", ".join(f"{op} {v:.2f}" for op, v in p["per_request"].items())
         rows.append([f"{LANE_LABEL[p['lane']]}, {'stream' if p['stream'] else 'non-stream'}", f(p["reads"]), f(p["writes"]),
                      ops, f(p["before_first_byte"]), f(p["serialised_before_upstream"]), f(p["overlapping_upstream_call"])])

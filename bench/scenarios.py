@@ -55,7 +55,7 @@ class Plan:
 FULL = Plan()
 QUICK = Plan(rounds=3, n_nonstream=40, n_stream32=12, n_stream256=5, n_cross=10, n_ttft=2, ttft_rounds=2,
              tput_rounds=1, tput_seconds=2.5, cold_reps=1, proxy_reps=1, dyn_reqs=8, profile_seconds=5, warmup=5)
-SMOKE = Plan(rounds=1, n_nonstream=5, warmup=2)
+SMOKE = Plan(rounds=1, n_nonstream=5, dyn_reqs=2, warmup=2)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -94,6 +94,7 @@ class Batch:
             "cpu_ms": self.cpu_s * 1000 / max(1, n),
             "errors": n - len(ok),
             "n": n,
+            "error_samples": sorted({f"HTTP {r.status} {r.error}".strip() for r in self.results if not r.ok})[:3],
         }
 
 
@@ -143,6 +144,9 @@ def added(per_round: dict[str, list[dict[str, float]]], metrics: tuple[str, ...]
                 row["added_" + m] = med([r[m] - b[m] for r, b in zip(rounds, base, strict=False)])
         row["cpu_ms"] = med([r["cpu_ms"] for r in rounds])
         row["errors"] = sum(r["errors"] for r in rounds)
+        samples = sorted({e for r in rounds for e in r.get("error_samples", [])})[:3]
+        if samples:
+            row["error_samples"] = samples  # type: ignore[assignment]
         row["requests"] = sum(r["n"] for r in rounds)
         row["rounds"] = len(rounds)
         out[key] = row
@@ -432,7 +436,7 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
             pre_first, serial_before_upstream, overlapped, spans = 0, 0, 0, 0
             for res in batch.results:
                 up = next((a for a in arrivals if res.t_send <= a <= res.t_end), None)
-                for op, start, end in events:  # type: ignore[misc]
+                for _op, start, end in events:  # type: ignore[misc]
                     if not (res.t_send <= start <= res.t_end):
                         continue
                     spans += 1

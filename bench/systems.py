@@ -103,9 +103,9 @@ class Procs:
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
               stdout_pipe: bool = False) -> subprocess.Popen:
-        log = open(OUT / "logs" / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE if stdout_pipe else log, stderr=log,
-                                start_new_session=True)
+        with open(OUT / "logs" / f"{name}.log", "ab") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE if stdout_pipe else log, stderr=log,
+                                    start_new_session=True)
         self.items.append(proc)
         return proc
 

@@ -127,7 +127,7 @@ def test_isolation_matrix(stack: Stack, world: World, shape: str) -> None:
     wallet_before = stack.wallet(world.a)["topped_up"]
     wrong: list[str] = []
     pairs = [(case, caller) for case in CASES for caller in CALLERS]
-    with ThreadPoolExecutor(8) as pool:  # independent calls (destructive ones act on fresh keys)
+    with ThreadPoolExecutor(4) as pool:  # independent calls (destructive ones act on fresh keys)
         responses = list(pool.map(lambda pc: pc[0].call(stack, world, world.keys[pc[1]], shape), pairs))
     for (case, caller), r in zip(pairs, responses, strict=True):
         want = case.expect[caller]

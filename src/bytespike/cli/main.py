@@ -232,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         target = resolve(args, os.environ)
         target.apply()
-        from bytespike.store.dynamo import sync_client
+        from bytespike.admin.client import admin_client
 
-        _run(args, sync_client())
+        _run(args, admin_client())
         return 0
     except GatewayError as err:
         return _fail(err.message)

@@ -19,6 +19,7 @@ from bytespike.admin import keys as admin_keys
 from bytespike.admin import operator
 from bytespike.admin import orgs as admin_orgs
 from bytespike.admin import usage as admin_usage
+from bytespike.admin.client import admin_client
 from bytespike.admin.principal import MASTER, OPERATOR, Principal
 from bytespike.admin.schemas import KEY_ID, ORG_ID, CreateKey, CreateOrg, OrgParam, TopUp, UsageQuery, parse
 from bytespike.errors import GatewayError, Kind
@@ -32,7 +33,6 @@ from bytespike.http.render import (
     surface_for_shared_path,
 )
 from bytespike.store import ledger
-from bytespike.store.dynamo import sync_client
 from bytespike.store.keys import KEY_PREFIX
 
 _client: Any = None
@@ -42,7 +42,7 @@ Handler = Callable[..., Awaitable[Response]]
 def _store() -> Any:
     global _client
     if _client is None:
-        _client = sync_client()
+        _client = admin_client()
     return _client
 
 
