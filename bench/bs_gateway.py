@@ -10,6 +10,7 @@ another service on AWS. The full billing path runs: auth (key cache), hold, sett
 Two read-only endpoints for the harness:
   GET /_local/stats    the same JSON as the local stack's (``dynamodb_calls`` from
                        ``bytespike.store.dynamo.CALLS``)
+  GET /_bench/upstream?since=T when each upstream request was handed to httpx
   GET /_bench/dynamo?since=T   every DynamoDB call since T: [op, start, end] in
                        ``time.perf_counter`` seconds (CLOCK_MONOTONIC, comparable across
                        processes), recorded by wrapping ``AsyncDynamo.call`` in this
@@ -26,6 +27,7 @@ from collections import deque
 from typing import Any
 
 EVENTS: deque[tuple[str, float, float]] = deque(maxlen=400_000)
+UPSTREAM: deque[float] = deque(maxlen=400_000)  # when each upstream request was handed to httpx
 
 
 class CpuSampler:
@@ -94,6 +96,16 @@ def instrument() -> None:
 
     dmod.AsyncDynamo.call = call  # type: ignore[method-assign]
 
+    import httpx
+
+    send = httpx.AsyncClient.send
+
+    async def timed_send(self: Any, request: Any, **kwargs: Any) -> Any:
+        UPSTREAM.append(time.perf_counter())
+        return await send(self, request, **kwargs)
+
+    httpx.AsyncClient.send = timed_send  # type: ignore[method-assign]
+
 
 class BenchApp:
     def __init__(self, functions: list[str]) -> None:
@@ -127,6 +139,13 @@ class BenchApp:
             if qs.startswith("since="):
                 since = float(qs[6:])
             await self._json(send, [e for e in EVENTS if e[1] >= since])
+            return
+        if path == "/_bench/upstream":
+            since = 0.0
+            qs = scope.get("query_string", b"").decode()
+            if qs.startswith("since="):
+                since = float(qs[6:])
+            await self._json(send, [t for t in UPSTREAM if t >= since])
             return
         if path == "/_bench/sampler/start":
             qs = scope.get("query_string", b"").decode()

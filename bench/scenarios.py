@@ -50,12 +50,13 @@ class Plan:
     dyn_reqs: int = 20
     profile_seconds: float = 12.0
     warmup: int = 10
+    lanes: tuple[str, ...] = ("oai>oai", "ant>ant", "oai>ant", "ant>oai")
 
 
 FULL = Plan()
 QUICK = Plan(rounds=3, n_nonstream=40, n_stream32=12, n_stream256=5, n_cross=10, n_ttft=2, ttft_rounds=2,
              tput_rounds=1, tput_seconds=2.5, cold_reps=1, proxy_reps=1, dyn_reqs=8, profile_seconds=5, warmup=5)
-SMOKE = Plan(rounds=1, n_nonstream=5, dyn_reqs=2, warmup=2)
+SMOKE = Plan(rounds=1, n_nonstream=5, dyn_reqs=2, warmup=2, lanes=("oai>oai",))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -380,13 +381,13 @@ async def s7_memory(h: Harness, plan: Plan, keys: list[str]) -> dict[str, Any]:
             continue
         await asyncio.sleep(1.0)
         idle = rss_mb(s.pid)
-        raw = s.request("oai>oai", True, "deltas=4 first_token_ms=5000")
+        raw = s.request("oai>oai", True, "deltas=4 first_token_ms=12000")
         assert raw is not None
         t0 = time.perf_counter()
         conns = [Conn("127.0.0.1", s.port) for _ in range(plan.mem_streams)]
         tasks = [asyncio.ensure_future(c.request(raw, MARK, timeout=60)) for c in conns]
         arrived = 0
-        deadline = time.perf_counter() + 4.0
+        deadline = time.perf_counter() + 10.0
         while time.perf_counter() < deadline:
             arrivals = await get_json("127.0.0.1", h.double_port, f"/_double/arrivals?since={t0}")
             arrived = len(arrivals)  # type: ignore[arg-type]
@@ -418,7 +419,7 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
     s = h.systems[key]
     out: dict[str, Any] = {}
     latencies: dict[str, list[float]] = {}
-    for lane in LANES:
+    for lane in plan.lanes:
         for stream in (False, True):
             raw = s.request(lane, stream, "deltas=32" if stream else "deltas=8")
             if raw is None:
@@ -429,14 +430,16 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
             batch = await seq_batch(s, raw, plan.dyn_reqs)
             after = (await get_json("127.0.0.1", s.port, "/_local/stats"))["dynamodb_calls"]  # type: ignore[index]
             events = await get_json("127.0.0.1", s.port, f"/_bench/dynamo?since={t0}")
-            arrivals = sorted(await get_json("127.0.0.1", h.double_port, f"/_double/arrivals?since={t0}"))  # type: ignore[arg-type]
+            # when the gateway handed each upstream request to its HTTP client (wrapped in bench/bs_gateway.py)
+            arrivals = sorted(await get_json("127.0.0.1", s.port, f"/_bench/upstream?since={t0}"))  # type: ignore[arg-type]
             n = len(batch.results)
             delta = {op: after.get(op, 0) - before.get(op, 0) for op in set(after) | set(before)}
             delta = {op: v for op, v in delta.items() if v}
             pre_first, serial_before_upstream, overlapped, spans = 0, 0, 0, 0
+            serial_ops: dict[str, int] = {}
             for res in batch.results:
                 up = next((a for a in arrivals if res.t_send <= a <= res.t_end), None)
-                for _op, start, end in events:  # type: ignore[misc]
+                for op, start, end in events:  # type: ignore[misc]
                     if not (res.t_send <= start <= res.t_end):
                         continue
                     spans += 1
@@ -444,6 +447,7 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
                         pre_first += 1
                     if up is not None and end <= up:
                         serial_before_upstream += 1
+                        serial_ops[op] = serial_ops.get(op, 0) + 1
                     if up is not None and start <= up <= end:
                         overlapped += 1
             for op, start, end in events:  # type: ignore[misc]
@@ -452,6 +456,9 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
                 "lane": lane, "stream": stream, "requests": n, "errors": sum(1 for r in batch.results if not r.ok),
                 "per_request": {op: v / n for op, v in sorted(delta.items())},
                 "reads": sum(delta.get(op, 0) for op in READ_OPS) / n,
+                "key_reads": delta.get("get_item", 0) / n,
+                "serialised_ops": {op: v / n for op, v in serial_ops.items()},
+                "wall_s": batch.wall,
                 "writes": sum(delta.get(op, 0) for op in WRITE_OPS) / n,
                 "before_first_byte": pre_first / n,
                 "serialised_before_upstream": serial_before_upstream / n,
@@ -465,3 +472,38 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
 # ------------------------------------------------------------------ DynamoDB stub check
 async def side_cpu(h: Harness) -> dict[str, float]:
     return {mode: cpu_seconds(info["proc_pid"]) for mode, info in h.side.items()}
+
+
+# ------------------------------------------------------------------ effect of the src changes
+async def ab_variants(h: Harness, plan: Plan) -> dict[str, Any]:
+    """Same run, same DynamoDB side: ByteSpike as shipped (lean DynamoDB client, uvloop) vs the
+    aiobotocore client (``BYTESPIKE_DYNAMO_CLIENT=botocore``, the code before this change) and vs
+    the asyncio event loop (what ``python -m bytespike.local`` runs today)."""
+    mode = "stub" if "stub" in h.side else "moto"
+    log(f"A/B: DynamoDB client and event loop variants (DynamoDB {mode})")
+    started = {
+        "as shipped: lean DynamoDB client, uvloop": await h.start_gateway("ab_lean", mode),
+        "aiobotocore DynamoDB client, uvloop": await h.start_gateway("ab_botocore", mode, BYTESPIKE_DYNAMO_CLIENT="botocore"),
+        "lean DynamoDB client, asyncio loop": await h.start_gateway("ab_asyncio", mode, ("--loop", "asyncio")),
+    }
+    out: dict[str, Any] = {"dynamo": mode, "rows": {}}
+    try:
+        for label, lane, stream, d, n in (("non-streaming", "oai>oai", False, "deltas=8", plan.n_nonstream * 2),
+                                          ("stream 32 deltas", "oai>oai", True, "deltas=32", plan.n_stream32 * 2)):
+            per: dict[str, list[dict[str, float]]] = {k: [] for k in started}
+            for s in started.values():
+                await warm(s, s.request(lane, stream, d), plan.warmup)  # type: ignore[arg-type]
+            for r in range(max(1, plan.rounds // 3)):
+                items = list(started.items())
+                for k, s in items[r % len(items):] + items[:r % len(items)]:
+                    per[k].append((await seq_batch(s, s.request(lane, stream, d), n)).summary())  # type: ignore[arg-type]
+            out["rows"][label] = {k: {"cpu_ms": med([x["cpu_ms"] for x in v]), "p50": med([x["p50"] for x in v]),
+                                      "errors": sum(x["errors"] for x in v)} for k, v in per.items()}
+    finally:
+        for key in ("ab_lean", "ab_botocore", "ab_asyncio"):
+            s = h.systems.pop(key, None)
+            if s is not None:
+                if s.conn is not None:
+                    s.conn.close()
+                h.procs.stop(s.proc)  # type: ignore[attr-defined]
+    return out

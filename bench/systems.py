@@ -250,30 +250,49 @@ class Harness:
             await self.start_portkey()
 
     async def start_bytespike(self, key: str, mode: str) -> None:
-        if mode not in self.side:
-            await self.start_side(mode)
-        await self.start_gateway(key, mode)
+        # The gateway imports while the DynamoDB side starts (it connects on its first request).
+        side = self.spawn_side(mode) if mode not in self.side else None
+        gateway = asyncio.ensure_future(self.start_gateway(key, mode))
+        try:
+            if side is not None:
+                await self.wait_side(mode, side)
+        except BaseException:
+            gateway.cancel()
+            raise
+        await gateway
 
-    async def start_side(self, mode: str) -> None:
+    def spawn_side(self, mode: str) -> subprocess.Popen:
         dport = free_port()
         prefix = f"bench{int(time.time())}{mode}"
-        side = self.procs.start(f"dynamo-{mode}", [str(PROJECT_PY), str(ROOT / "bench" / "dynamo_side.py"), "--port", str(dport),
-                                                   "--mode", mode, "--prefix", prefix, "--upstream-port", str(self.double_port)],
+        proc = self.procs.start(f"dynamo-{mode}", [str(PROJECT_PY), str(ROOT / "bench" / "dynamo_side.py"), "--port",
+                                                   str(dport), "--mode", mode, "--prefix", prefix, "--upstream-port",
+                                                   str(self.double_port), "--poll-interval", "1.0"],
                                 env=scrubbed_env(), cwd=ROOT, stdout_pipe=True)
-        info = await asyncio.to_thread(read_json_line, side, 90)
-        info.update(proc_pid=side.pid, prefix=prefix)
-        self.side[mode] = info
+        self.side[mode] = {"port": dport, "prefix": prefix, "proc_pid": proc.pid}
+        return proc
 
-    async def start_gateway(self, key: str, mode: str, **env: str) -> System:
+    async def wait_side(self, mode: str, proc: subprocess.Popen) -> None:
+        info = await asyncio.to_thread(read_json_line, proc, 90)
+        self.side[mode].update(info)
+
+    async def start_side(self, mode: str) -> None:
+        await self.wait_side(mode, self.spawn_side(mode))
+
+    async def start_gateway(self, key: str, mode: str, extra_args: tuple[str, ...] = (), **env: str) -> System:
         info = self.side[mode]
         gport = free_port()
         g = self.procs.start(key, [str(PROJECT_PY), str(ROOT / "bench" / "bs_gateway.py"), "--port", str(gport),
                                    "--dynamo-port", str(info["port"]), "--upstream-port", str(self.double_port),
-                                   "--prefix", info["prefix"]],
+                                   "--prefix", info["prefix"], *extra_args],
                              env=scrubbed_env(**env), cwd=ROOT)
         await wait_port(gport, 60, g)
         label = "ByteSpike" if mode == "moto" else "ByteSpike, DynamoDB stubbed"
         s = KeyedGateway(key, label, gport, g.pid)
+        deadline = time.time() + 120
+        while "secret" not in info:  # the DynamoDB side may still be seeding
+            if time.time() > deadline:
+                raise TimeoutError(f"DynamoDB side ({mode}) never became ready")
+            await asyncio.sleep(0.05)
         s.secret = info["secret"]
         s.proc = g  # type: ignore[attr-defined]
         self.systems[key] = s
@@ -331,10 +350,10 @@ class Harness:
         self.systems["portkey"] = s
 
     # ---- lanes
-    async def probe_lanes(self) -> None:
+    async def probe_lanes(self, lanes: tuple[str, ...] = tuple(LANES)) -> None:
         """One request per lane and mode; a lane a system cannot serve is marked with the reason."""
         for s in self.systems.values():
-            for lane in LANES:
+            for lane in lanes:
                 for stream in (False, True):
                     raw = s.request(lane, stream, "deltas=4")
                     if raw is None:

@@ -71,10 +71,11 @@ def test_randomized_mix_conserves_money_and_quotas(stack: Stack) -> None:
         members[member] = stack.mint(org.master_key, member_id=member, quota=quota, quota_period="month")["secret"]
     members["carol"] = stack.mint(org.master_key, member_id="carol")["secret"]  # no quota
     kinds = ["topup", "ok", "ok", "stream", "fail", "midstream", "abort"]
-    plan = [(rng.choice(kinds), rng.choice(list(members)), i) for i in range(40)]
+    plan = [(rng.choice(kinds), rng.choice(list(members)), i) for i in range(30)]
+    mark = stack.stream_mark()
 
     async def run() -> list[str]:
-        sem = asyncio.Semaphore(12)
+        sem = asyncio.Semaphore(10)
         async with httpx.AsyncClient(timeout=60) as http:
             async def one(kind: str, member: str, i: int) -> str:
                 async with sem:
@@ -85,10 +86,10 @@ def test_randomized_mix_conserves_money_and_quotas(stack: Stack) -> None:
     assert outcomes["abort"] >= 1 and any(o.startswith("fail") for o in outcomes), (SEED, outcomes)
     res = stack.wait_all_released(org.org_id, timeout=30)
 
-    # Duplicate stream deliveries: the records of a random dozen reservations again, twice, reversed.
-    ids = {r["id"] for r in rng.sample(res, min(12, len(res)))}
-    records = stack.stream_records(ids)
-    assert len(records) >= 2 * len(ids)  # at least the insert and the settle of each
+    # Duplicate stream deliveries: the real records of a random eight reservations again, twice, reversed.
+    ids = {r["id"] for r in rng.sample(res, min(8, len(res)))}
+    records = stack.stream_records(ids, since=mark)
+    assert len({r["dynamodb"]["Keys"]["id"]["S"] for r in records}) == len(ids)
     balance = stack.wallet(org.org_id)["balance"]
     for _ in range(2):
         assert release_handler({"Records": list(reversed(records))}, None) == {"batchItemFailures": []}

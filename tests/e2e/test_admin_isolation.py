@@ -126,7 +126,9 @@ ERROR_TYPES = {
 def test_isolation_matrix(stack: Stack, world: World, shape: str) -> None:
     wallet_before = stack.wallet(world.a)["topped_up"]
     wrong: list[str] = []
-    pairs = [(case, caller) for case in CASES for caller in CALLERS]
+    # The full matrix on the Anthropic shape; on the OpenAI shape, the callers that are refused somewhere.
+    callers = CALLERS if shape == "anthropic" else ("a_member", "b_master", "no_key", "revoked")
+    pairs = [(case, caller) for case in CASES for caller in callers]
     with ThreadPoolExecutor(4) as pool:  # independent calls (destructive ones act on fresh keys)
         responses = list(pool.map(lambda pc: pc[0].call(stack, world, world.keys[pc[1]], shape), pairs))
     for (case, caller), r in zip(pairs, responses, strict=True):
@@ -144,7 +146,7 @@ def test_isolation_matrix(stack: Stack, world: World, shape: str) -> None:
         assert r.headers["request-id"] == r.headers["x-request-id"]
     assert not wrong, "\n".join(wrong)
     # Only the operator's top-up (1 credit) reached org A's wallet.
-    assert stack.wallet(world.a)["topped_up"] == wallet_before + 1
+    assert stack.wallet(world.a)["topped_up"] == wallet_before + (1 if "operator" in callers else 0)
 
 
 def test_refused_calls_change_nothing(stack: Stack, world: World) -> None:

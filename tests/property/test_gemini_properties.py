@@ -166,7 +166,9 @@ def test_stream_is_valid_and_equals_non_stream(data: tuple[dict, list[dict]]) ->
 
 def _normalise(parts: list[dict]) -> list[tuple[str, Any, str | None]]:
     """(kind, payload, signature) per part, with runs of text merged the way the translator
-    merges them into one text block (the run keeps its one signature)."""
+    merges them into one text block. A merged run holds at most one signature: a second
+    signed part (adjacent runs can both be signed) starts a new entry, so no signature is
+    ever absorbed — a lost one shows."""
     out: list[list[Any]] = []
     for p in parts:
         sig = p.get("thoughtSignature")
@@ -179,14 +181,14 @@ def _normalise(parts: list[dict]) -> list[tuple[str, Any, str | None]]:
         elif "functionCall" in p:
             out.append(["call", json.dumps(p["functionCall"]["args"], sort_keys=True), sig])
         elif p.get("text"):
-            if out and out[-1][0] == "text":
+            if out and out[-1][0] == "text" and (sig is None or out[-1][2] is None):
                 out[-1][1] += p["text"]
                 out[-1][2] = out[-1][2] or sig
             else:
                 out.append(["text", p["text"], sig])
         elif sig:
-            if out and out[-1][0] == "text":
-                out[-1][2] = out[-1][2] or sig  # streaming: the run's signature on a final empty part
+            if out and out[-1][0] == "text" and out[-1][2] is None:
+                out[-1][2] = sig  # streaming: an unsigned run's signature on a final empty part
             else:
                 out.append(["empty", "", sig])
     return [tuple(x) for x in out]  # type: ignore[misc]

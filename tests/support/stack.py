@@ -249,14 +249,28 @@ class Stack:
                                  ConsistentRead=True).get("Item")
         return int(from_item(item)["used"]) if item else None
 
-    def stream_records(self, reservation_ids: set[str]) -> list[dict[str, Any]]:
-        """Every Reservations stream record of these reservations, Lambda-shaped (to redeliver them)."""
+    def _streams(self) -> tuple[Any, str]:
         streams = boto3.client("dynamodbstreams", endpoint_url=self.dynamodb_url, region_name="us-east-1")
         arn = self.ddb.describe_table(TableName=self.tables["RESERVATIONS_TABLE"])["Table"]["LatestStreamArn"]
+        return streams, arn
+
+    def stream_mark(self) -> dict[str, str]:
+        """Shard iterators at the stream's current end: read from here later instead of from the start."""
+        streams, arn = self._streams()
+        return {shard["ShardId"]: streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                             ShardIteratorType="LATEST")["ShardIterator"]
+                for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]}
+
+    def stream_records(self, reservation_ids: set[str], since: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """The Reservations stream records of these reservations, Lambda-shaped (to redeliver them).
+
+        ``since`` (from :meth:`stream_mark`) skips what came before; the whole stream is slow to read late in a run.
+        """
+        streams, arn = self._streams()
         out: list[dict[str, Any]] = []
         for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            it = (since or {}).get(shard["ShardId"]) or streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
             while it:
                 page = streams.get_records(ShardIterator=it, Limit=1000)
                 out += [{**r, "eventSourceARN": arn} for r in page["Records"]

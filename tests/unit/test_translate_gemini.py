@@ -542,6 +542,39 @@ def test_thought_part_signature_and_empty_part_signature() -> None:
     ]
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_text_signature_carried_on_the_summary_is_not_overwritten_by_a_later_empty_part(stream: bool) -> None:
+    # Hypothesis regression: a signed text part right after a thought run (its signature rides
+    # on the summary block as x:0), an unsigned text part merged into the same text block, then
+    # an empty part with its own signature. That one used to become x:0 too and overwrite TX.
+    resp = {
+        "candidates": [{"content": {"role": "model", "parts": [
+            {"text": "A", "thought": True},
+            {"text": "A", "thoughtSignature": "TX00000"},
+            {"text": "A"},
+            {"text": "", "thoughtSignature": "EM10000"},
+        ]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 0, "candidatesTokenCount": 0, "thoughtsTokenCount": 0},
+        "responseId": "0000",
+    }  # fmt: skip
+    _, ctx = anthropic_request_to_gemini(base_request())
+    if stream:
+        chunks = [{**resp, "candidates": [{**resp["candidates"][0], "content": {"role": "model", "parts": [part]}}]}
+                  for part in resp["candidates"][0]["content"]["parts"]]  # fmt: skip
+        for chunk in chunks[:-1]:
+            del chunk["candidates"][0]["finishReason"]
+        msg = assemble_anthropic_events(run_stream(chunks, ctx))
+    else:
+        msg = gemini_response_to_anthropic(resp, model=MODEL, ctx=ctx)
+    assert [b["type"] for b in msg["content"]] == ["thinking", "text", "thinking"]
+    assert msg["content"][1]["text"] == "AA"
+    replayed = replay(msg["content"], style="budget")
+    assert replayed["parts"] == [
+        {"text": "AA", "thoughtSignature": "TX00000"},
+        {"text": "", "thoughtSignature": "EM10000"},
+    ]
+
+
 # ----------------------------------------------------------------------------- responses
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -57,8 +58,16 @@ async def principal(request: Request) -> Principal:
 
 
 async def run(fn: Callable[..., Any], *args: Any) -> Any:
-    """Admin logic is synchronous boto3; keep it off the event loop."""
-    return await asyncio.to_thread(fn, _store(), *args)
+    """Admin logic is synchronous boto3; keep it off the event loop.
+
+    A store that does not answer is the server's trouble, and a retry may help: 529/503
+    with retry-after, not a bare 500.
+    """
+    try:
+        return await asyncio.to_thread(fn, _store(), *args)
+    except (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError) as exc:
+        raise GatewayError(Kind.OVERLOADED, "The store did not answer in time; retry shortly.",
+                           retry_after="1") from exc
 
 
 def endpoint(fn: Handler) -> Handler:
@@ -205,8 +214,8 @@ async def usage_rows(request: Request, rid: str) -> Response:
     return json_response(body, rid, None, extra={"x-next-cursor": cursor} if cursor else None)
 
 
-def _summarize(scope: admin_usage.Scope, groups: tuple[str, ...]) -> dict[str, Any]:
-    return admin_usage.summarize(admin_usage.all_rows(_store(), scope), groups)
+def _summarize(client: Any, scope: admin_usage.Scope, groups: tuple[str, ...]) -> dict[str, Any]:
+    return admin_usage.summarize(admin_usage.all_rows(client, scope), groups)
 
 
 @endpoint
@@ -216,7 +225,7 @@ async def usage_summary(request: Request, rid: str) -> Response:
         raise GatewayError(Kind.INVALID_REQUEST, "cursor: the summary covers the whole range; no cursor.",
                            param="cursor")
     groups = admin_usage.parse_groups(q.group_by)
-    summary = await asyncio.to_thread(_summarize, scope, groups)
+    summary = await run(_summarize, scope, groups)
     if _wants_csv(request, q):
         name = f"usage-summary-{scope.org_id}-{scope.start}-{scope.end}.csv"
         return _csv(admin_usage.to_csv(summary["data"], admin_usage.summary_columns(groups)), rid, name)

@@ -141,7 +141,7 @@ class _LeanDynamo:
         self._credentials = botocore.session.get_session().get_credentials()
         self._signing: tuple[str, str, bytes] = ("", "", b"")  # (day, access key, key)
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=60, enable_cleanup_closed=True),
+            connector=aiohttp.TCPConnector(limit=64),  # pool size as _boto_config; aiohttp's keep-alive default
             timeout=aiohttp.ClientTimeout(sock_connect=2, sock_read=cfg.dynamodb_read_timeout),
             auto_decompress=False,
         )
@@ -179,7 +179,12 @@ class _LeanDynamo:
         return headers
 
     async def call(self, op: str, params: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import ChecksumError, EndpointConnectionError, ReadTimeoutError
+        from botocore.exceptions import (
+            ChecksumError,
+            ConnectionClosedError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
 
         name = "".join(part.capitalize() for part in op.split("_"))
         body = json.dumps(params, separators=(",", ":")).encode()
@@ -191,6 +196,8 @@ class _LeanDynamo:
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
         except TimeoutError as exc:
             raise ReadTimeoutError(endpoint_url=self.url, error=exc) from exc
+        except self._aiohttp.ServerDisconnectedError as exc:  # as aiobotocore maps it
+            raise ConnectionClosedError(endpoint_url=self.url, error=exc) from exc
         except self._aiohttp.ClientConnectionError as exc:
             raise EndpointConnectionError(endpoint_url=self.url, error=exc) from exc
         crc = resp_headers.get("x-amz-crc32")
@@ -202,7 +209,7 @@ class _LeanDynamo:
                 "HTTPHeaders": resp_headers, "RetryAttempts": 0}
         if status >= 300:
             code = str(parsed.get("__type") or "").rsplit("#", 1)[-1] or str(status)
-            error: dict[str, Any] = {k: v for k, v in parsed.items() if k not in ("__type", "message", "Message")}
+            error: dict[str, Any] = {k: v for k, v in parsed.items() if k != "__type"}  # modeled members, as botocore
             error["Error"] = {"Code": code, "Message": str(parsed.get("message") or parsed.get("Message") or "")}
             error["ResponseMetadata"] = meta
             raise ClientError(error, name)  # type: ignore[arg-type]

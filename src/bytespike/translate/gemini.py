@@ -908,7 +908,8 @@ class GeminiToAnthropicStream:
         self._open_kind: str | None = None  # "text" | "thinking"
         self._pairs: list[tuple[str, str]] = []  # signatures carried by the open thinking block
         self._text_count = 0  # text blocks opened so far (ordinal of the open one + 1)
-        self._text_sig: str | None = None  # signature of the open text block
+        self._text_sig: str | None = None  # signature of the open text block, to emit after it
+        self._text_signed = False  # the open text block has a signature (``_text_sig`` or carried ahead)
         self._tool_count = 0
         self._ids: set[str] = set()
 
@@ -972,6 +973,7 @@ class GeminiToAnthropicStream:
             self._stop(out, index)
         else:
             self._stop(out, index)
+            self._text_signed = False
             if self._text_sig is not None:  # the text's signature rides on a block right after it
                 self._sig_block([(f"x:{self._text_count - 1}", self._text_sig)], out)
                 self._text_sig = None
@@ -1005,26 +1007,34 @@ class GeminiToAnthropicStream:
             self._pairs.append(("h", sig))
 
     def _text(self, text: str, sig: str | None, out: list[Event]) -> None:
-        if sig and self._open_kind == "text" and self._text_sig is not None:
-            self._close(out)  # a second signed part in one run (Gemini signs one): keep both, apart
+        # A text block carries one ``x:<n>`` signature. Whether it came on the text itself
+        # (kept in ``_text_sig``) or was carried ahead on the summary block, a second signed
+        # part — text or empty — must not overwrite it: close the block and keep both, apart.
+        if sig and self._open_kind == "text" and self._text_signed:
+            self._close(out)
             if not text:
                 self._sig_block([("e", sig)], out)
                 return
         if text:
             if self._open_kind != "text":
+                carried = False
                 if sig and self._open_kind == "thinking":
                     # The signature is already known while the summary block is open: carry it there.
                     self._pairs.append((f"x:{self._text_count}", sig))
-                    sig = None
+                    sig, carried = None, True
                 self._close(out)
                 self._start(out, dict(_TEXT_START), "text")
                 self._text_count += 1
+                self._text_signed = carried
             out.append(self._delta(self._open, {"type": "text_delta", "text": text}))  # type: ignore[arg-type]
             if sig:
                 self._text_sig = sig
+                self._text_signed = True
         elif sig:
             if self._open_kind == "text":
-                self._text_sig = sig  # streaming: the signature arrives on a final empty part
+                # streaming: an unsigned run's signature arrives on a final empty part
+                self._text_sig = sig
+                self._text_signed = True
             elif self._open_kind == "thinking":
                 self._pairs.append(("e", sig))
             else:
