@@ -190,20 +190,20 @@ def _openai_model(m: Model) -> dict[str, Any]:
 
 
 def _bytespike_extras(m: Model) -> dict[str, Any]:
+    """ByteSpike's additions to both shapes: provider, capabilities and the catalog's prices."""
+    pricing: dict[str, Any] = {"unit": "credits per million tokens (1 credit = 1 micro-USD)"}
+    if m.price is not None:
+        pricing.update(input=m.price.input, output=m.price.output, cache_write_5m=m.price.cache_write_5m,
+                       cache_write_1h=m.price.cache_write_1h, cache_read=m.price.cache_read)
+    if m.unit_price is not None:
+        pricing["per_unit"] = {"unit": m.unit_price.unit, "per": m.unit_price.per, "credits": dict(m.unit_price.rates)}
     return {
         "provider": m.provider,
         "modality": m.modality,
         "capabilities": sorted(m.capabilities),
         "thinking": m.thinking,
         "free_tier": m.free_tier,
-        "pricing": {
-            "unit": "credits per million tokens (1 credit = 1 micro-USD)",
-            "input": m.price.input,
-            "output": m.price.output,
-            "cache_write_5m": m.price.cache_write_5m,
-            "cache_write_1h": m.price.cache_write_1h,
-            "cache_read": m.price.cache_read,
-        },
+        "pricing": pricing,
     }
 
 
