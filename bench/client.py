@@ -60,6 +60,7 @@ class Conn:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.reconnects = 0
 
     async def _open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 22)
@@ -71,13 +72,23 @@ class Conn:
 
     async def request(self, raw: bytes, marker: bytes | None = None, keep_body: bool = False,
                       timeout: float = 60.0) -> tuple[Result, bytes]:
-        t_send = time.perf_counter()
-        try:
-            return await asyncio.wait_for(self._request(raw, marker, keep_body, t_send), timeout)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError) as exc:
-            self.close()
-            now = time.perf_counter()
-            return Result(0, t_send, now, now, 0.0, now, 0, error=f"{type(exc).__name__}: {exc}"[:200]), b""
+        for attempt in (0, 1):
+            reused = self.writer is not None
+            t_send = time.perf_counter()
+            try:
+                return await asyncio.wait_for(self._request(raw, marker, keep_body, t_send), timeout)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError) as exc:
+                self.close()
+                stale = reused and (isinstance(exc, ConnectionResetError | BrokenPipeError) or (
+                    isinstance(exc, asyncio.IncompleteReadError) and not exc.partial))
+                if stale and attempt == 0:
+                    # The server closed this idle keep-alive connection (uvicorn and Node close
+                    # after 5 s) before our request reached it: reconnect and resend, as HTTP clients do.
+                    self.reconnects += 1
+                    continue
+                now = time.perf_counter()
+                return Result(0, t_send, now, now, 0.0, now, 0, error=f"{type(exc).__name__}: {exc}"[:200]), b""
+        raise AssertionError("unreachable")
 
     async def _request(self, raw: bytes, marker: bytes | None, keep_body: bool, t_send: float) -> tuple[Result, bytes]:
         if self.writer is None:

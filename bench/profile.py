@@ -164,7 +164,8 @@ async def profile_case(h: Harness, s: Any, name: str, lane: str, stream: bool, d
     ktotal = max(1, sum(kinds.values()))
     cpu_ms = cpu * 1000 / max(1, n)
     return {
-        "name": name, "lane": lane, "stream": stream, "tool": "SIGPROF CPU-time sampler (1 ms)", "requests": n,
+        "name": name, "lane": lane, "stream": stream, "tool": "SIGPROF CPU-time sampler", "requests": n,
+        "dynamo": "stub" if s.key == "bytespike_stub" else "moto",
         "cpu_ms_per_request": cpu_ms, "samples": total,
         "rows": [{"category": c, "share": k / total, "cpu_ms": cpu_ms * k / total} for c, k in cats.most_common()],
         "native_leaf": [{"kind": c, "share": k / ktotal} for c, k in kinds.most_common()],

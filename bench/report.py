@@ -209,10 +209,11 @@ def charts(r: dict[str, Any], docs: Path) -> list[str]:
         plt.close(fig)
         made.append(path.name)
     # 3. throughput, memory, cold start
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     if "s5" in r:
-        keys = [k for k in ORDER if k in r["s5"]["rows"]]
-        bars(axes[0], keys, [r["s5"]["rows"][k]["rps"] for k in keys], f"Throughput at c={r['s5']['conc']} (req/s)", "req/s")
+        keys = [k for k in gw if k in r["s5"]["rows"]]
+        bars(axes[0], keys, [r["s5"]["rows"][k]["rps"] for k in keys],
+             f"Throughput at c={r['s5']['conc']} (req/s; direct: {r['s5']['rows'].get('direct', {}).get('rps', 0):,.0f})", "req/s")
     if "s7" in r:
         keys = [k for k in gw if k in r["s7"]["rows"]]
         idle = [r["s7"]["rows"][k]["idle_mb"] for k in keys]
@@ -239,11 +240,13 @@ def charts(r: dict[str, Any], docs: Path) -> list[str]:
         if s6.get("litellm_proxy"):
             names.append("LiteLLM proxy\n(start+1st req)")
             vals.append(_med([p["first_served_s"] for p in s6["litellm_proxy"]]))
-        axes[2].bar(names, vals, color=["#d62728", "#d62728", "#2ca02c", "#1f77b4", "#1f77b4"][:len(vals)])
+        names = [n.replace("\n", " ") for n in names]
+        axes[2].barh(names, vals, color=["#d62728", "#d62728", "#2ca02c", "#1f77b4", "#1f77b4"][:len(vals)])
+        axes[2].invert_yaxis()
         axes[2].set_title("Cold start (s)", fontsize=10)
-        axes[2].tick_params(axis="x", labelsize=7)
+        axes[2].tick_params(axis="y", labelsize=8)
         for i, v in enumerate(vals):
-            axes[2].annotate(f"{v:.2f}", (i, v), ha="center", va="bottom", fontsize=8)
+            axes[2].annotate(f" {v:.2f}", (v, i), ha="left", va="center", fontsize=8)
     fig.tight_layout()
     path = docs / "bench_throughput_memory_cold.png"
     fig.savefig(path, dpi=110)
@@ -463,10 +466,11 @@ def _dynamo(r: dict[str, Any]) -> str:
         ops = ", ".join(f"{op} {v:.3f}" for op, v in p["per_request"].items())
         serial = ", ".join(f"{op} {v:.3f}" for op, v in (p.get("serialised_ops") or {}).items()) or "none"
         rows.append([f"{LANE_LABEL[p['lane']]}, {'stream' if p['stream'] else 'non-stream'}", f(p["reads"], 3),
-                     f(p["writes"], 3), ops, f(p["before_first_byte"]), serial, f(p["overlapping_upstream_call"])])
+                     f(p["writes"], 3), ops, f(p["before_first_byte"]), serial, f(p["overlapping_upstream_call"]),
+                     f(p.get("pre_upstream_ms"))])
     md.append(table(["Path", "reads", "writes", "per operation (calls / request)", "before first byte",
-                     "serialised before the upstream call (per request)", "in flight when the upstream request is issued"],
-                    rows))
+                     "serialised before the upstream call (per request)", "in flight when the upstream request is issued",
+                     "request in → upstream request out, p50 (ms)"], rows))
     md.append("")
     lat = s8.get("latency", {})
     stub_lat = r.get("s8_stub", {}).get("latency", {})
@@ -491,8 +495,11 @@ def _profile(p: dict[str, Any]) -> str:
     if "skipped" in p:
         md.append(f"Skipped: {p['skipped']}\n")
         return "\n".join(md)
-    md.append("A CPU-time sampler inside the ByteSpike gateway process (SIGPROF every 1 ms of process CPU, "
-              "`bench/bs_gateway.py`) records the Python stack under c=1 load; each sample is attributed to one "
+    which = next((p[n].get("dynamo") for n in p if isinstance(p[n], dict) and p[n].get("dynamo")), "stub")
+    md.append("A CPU-time sampler inside the ByteSpike gateway process (SIGPROF from `setitimer(ITIMER_PROF)`, "
+              "which fires once per kernel tick of process CPU, `bench/bs_gateway.py`) records the Python stack under "
+              f"c=1 load{' against the DynamoDB stub (the same code and calls, more requests per second)' if which == 'stub' else ''}; "
+              "each sample is attributed to one "
               "component (rules in `bench/profile.py`; native work such as a socket send is charged to the Python "
               "code that called it), and the shares are scaled by the CPU per request measured in the same window. "
               "Unlike py-spy's wall-clock sampling it never counts time spent preempted, which on this shared "
@@ -508,6 +515,7 @@ def _profile(p: dict[str, Any]) -> str:
     for c in sorted(cats, key=lambda c: -max(cats[c].values())):
         rows.append([c] + [f(cats[c].get(n), 3) for n in names])
     rows.append(["**total**"] + [f(p[n]["cpu_ms_per_request"], 3) for n in names])
+    rows.append(["samples / requests"] + [f"{p[n]['samples']} / {p[n]['requests']}" for n in names])
     md.append(table(headers, rows))
     md.append("")
     native = [n for n in names if p[n].get("native_leaf")]

@@ -137,8 +137,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if "profile" in wanted and not args.smoke:
             from bench.profile import profile_all
 
-            sc.log("profiling ByteSpike with py-spy")
-            results["profile"] = await profile_all(h, plan.profile_seconds)
+            sc.log("profiling ByteSpike (CPU-time sampler)")
+            results["profile"] = await profile_all(h, plan.profile_seconds, "stub" if "bytespike_stub" in h.systems else "moto")
         if "ab" in wanted:
             results["ab"] = await sc.ab_variants(h, plan)
         if "5" in wanted:
@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.report import render
 
         out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render(json.loads(Path(args.json).read_text()), out.parent))
         return 0
     # Other work on a shared machine would otherwise take CPU from the systems under test in

@@ -48,14 +48,14 @@ class Plan:
     proxy_reps: int = 2
     mem_streams: int = 200
     dyn_reqs: int = 20
-    profile_seconds: float = 12.0
+    profile_seconds: float = 20.0
     warmup: int = 10
     lanes: tuple[str, ...] = ("oai>oai", "ant>ant", "oai>ant", "ant>oai")
 
 
 FULL = Plan()
 QUICK = Plan(rounds=3, n_nonstream=40, n_stream32=12, n_stream256=5, n_cross=10, n_ttft=2, ttft_rounds=2,
-             tput_rounds=1, tput_seconds=2.5, cold_reps=1, proxy_reps=1, dyn_reqs=8, profile_seconds=5, warmup=5)
+             tput_rounds=1, tput_seconds=2.5, cold_reps=1, proxy_reps=1, dyn_reqs=8, profile_seconds=8, warmup=5)
 SMOKE = Plan(rounds=1, n_nonstream=5, dyn_reqs=2, warmup=2, lanes=("oai>oai",))
 
 
@@ -437,8 +437,11 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
             delta = {op: v for op, v in delta.items() if v}
             pre_first, serial_before_upstream, overlapped, spans = 0, 0, 0, 0
             serial_ops: dict[str, int] = {}
+            pre_upstream: list[float] = []
             for res in batch.results:
                 up = next((a for a in arrivals if res.t_send <= a <= res.t_end), None)
+                if up is not None:
+                    pre_upstream.append((up - res.t_send) * 1000)
                 for op, start, end in events:  # type: ignore[misc]
                     if not (res.t_send <= start <= res.t_end):
                         continue
@@ -457,6 +460,7 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
                 "per_request": {op: v / n for op, v in sorted(delta.items())},
                 "reads": sum(delta.get(op, 0) for op in READ_OPS) / n,
                 "key_reads": delta.get("get_item", 0) / n,
+                "pre_upstream_ms": pct(pre_upstream, 0.5),
                 "serialised_ops": {op: v / n for op, v in serial_ops.items()},
                 "wall_s": batch.wall,
                 "writes": sum(delta.get(op, 0) for op in WRITE_OPS) / n,

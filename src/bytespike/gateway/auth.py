@@ -24,6 +24,8 @@ def presented_secret(request: Request) -> str:
             "API keys in the URL are refused (they leak into logs); send x-api-key or Authorization: Bearer.",
         )
     headers = request.headers
+    if len(headers.getlist("x-api-key")) > 1 or len(headers.getlist("authorization")) > 1:
+        raise GatewayError(Kind.AUTHENTICATION, "More than one API key was sent; send exactly one.")
     secret = headers.get("x-api-key")
     if not secret:
         auth = headers.get("authorization", "")

@@ -263,7 +263,10 @@ async def relay(
             except TimeoutError:
                 yield translator.ping_frame()
                 continue
-            out = b"".join([translator.on_event(ev) for ev in parser.feed(chunk)])
+            try:
+                out = b"".join([translator.on_event(ev) for ev in parser.feed(chunk)])
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:  # malformed upstream SSE
+                raise GatewayError(Kind.UPSTREAM, "The upstream sent a malformed event stream.") from exc
             if out:
                 if call.first_byte_at is None:
                     call.first_byte_at = time.perf_counter()

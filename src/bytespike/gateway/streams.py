@@ -7,6 +7,7 @@ tracks what billing needs: usage, whether the upstream finished, what reached th
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bytespike.billing import Usage, price_usage
@@ -24,6 +25,8 @@ from bytespike.translate import (
 
 _BYTES_PER_OUTPUT_TOKEN = 4
 _CHUNK_OVERHEAD = 150  # a chat.completion.chunk's JSON around its delta text
+_NONEMPTY_CONTENT = re.compile(rb'"(?:reasoning_)?content":\s*"[^"]')
+_DELTA_TEXT = re.compile(rb'"(?:reasoning_content|content|arguments)":\s*"((?:[^"\\]|\\.)*)"')
 
 
 def credits(call: Call, usage: Usage) -> int:
@@ -71,6 +74,7 @@ class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
         self._rename = (f'"model":"{call.model.upstream_model}"'.encode(), f'"model":"{call.model.id}"'.encode()) \
             if call.model.upstream_model != call.model.id else None
         self._usage_chunk: dict[str, Any] | None = None
+        self._delivered_bytes = 0
 
     def on_event(self, ev: SSEEvent) -> bytes:
         data = ev.data
@@ -88,9 +92,11 @@ class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
                 if not chunk.get("choices"):
                     self._usage_chunk = chunk  # sent by finish(), with credits
                     return b""
-        elif b'"content":"' in raw or b'"tool_calls"' in raw or b'"reasoning_content":"' in raw:
+        elif _NONEMPTY_CONTENT.search(raw) or b'"tool_calls"' in raw:  # not the role chunk's "content":""
+            # Estimate from the delta text itself (the chunk's JSON envelope is not output).
             self.delivered_content = True
-            self.delivered_output_tokens += max(1, (len(data) - _CHUNK_OVERHEAD) // _BYTES_PER_OUTPUT_TOKEN)
+            self._delivered_bytes += sum(len(t) for t in _DELTA_TEXT.findall(raw))
+            self.delivered_output_tokens = max(1, -(-self._delivered_bytes // _BYTES_PER_OUTPUT_TOKEN))
         if self._rename is not None:
             raw = raw.replace(*self._rename)
         return raw + b"\n\n"

@@ -79,6 +79,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise GatewayError(Kind.INVALID_REQUEST, f"Request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise GatewayError(Kind.INVALID_REQUEST, "Request body is nested too deeply.") from exc
     if not isinstance(body, dict):
         raise GatewayError(Kind.INVALID_REQUEST, "Request body must be a JSON object.")
     return body

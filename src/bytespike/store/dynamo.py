@@ -20,8 +20,6 @@ from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bytespike.config import settings
@@ -30,10 +28,12 @@ from bytespike.errors import GatewayError, Kind
 # Calls per operation name, for the benchmarks and the issue notes ("counted, not timed").
 CALLS: Counter[str] = Counter()
 
-def _boto_config() -> Config:
+def _boto_config() -> Any:  # botocore.config.Config; boto3/botocore.session load only when a client is made
     # Our retries are jittered, bounded and visible (with_retries); botocore's one retry covers
     # connection errors only in spirit - a replayed TransactWriteItems is made idempotent by
     # its ClientRequestToken on DynamoDB (moto ignores the token, hence a long local timeout).
+    from botocore.config import Config
+
     return Config(
         retries={"max_attempts": 1, "mode": "standard"},
         connect_timeout=2,
@@ -125,20 +125,20 @@ class _LeanDynamo:
     ``Error.Message``, modeled members such as ``CancellationReasons`` at the top level),
     timeouts and connection failures raise botocore's ``ReadTimeoutError`` /
     ``EndpointConnectionError``, and ``x-amz-crc32`` is checked like botocore does.
-    Credentials come from botocore's provider chain (env, container, instance profile).
+    Credentials come from botocore's provider chain (env first, as botocore; then profiles,
+    container and instance credentials).
     Binary (``B``/``BS``) attributes are not used by this code base and are not converted.
     """
 
     def __init__(self) -> None:
         import aiohttp  # deferred like aioboto3: keeps the cold import of entry modules small
-        import botocore.session
 
         cfg = settings()
         self.loop = asyncio.get_running_loop()
         self.region = cfg.region
         self.url = (cfg.dynamodb_endpoint or f"https://dynamodb.{cfg.region}.amazonaws.com").rstrip("/") + "/"
         self.host = urlsplit(self.url).netloc
-        self._credentials = botocore.session.get_session().get_credentials()
+        self._credentials = _credentials()
         self._signing: tuple[str, str, bytes] = ("", "", b"")  # (day, access key, key)
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=64),  # pool size as _boto_config; aiohttp's keep-alive default
@@ -217,6 +217,27 @@ class _LeanDynamo:
         return parsed
 
 
+class _EnvCredentials:
+    """The first link of botocore's provider chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+    AWS_SESSION_TOKEN), read without importing botocore.session; Lambda provides exactly these."""
+
+    def __init__(self, access_key: str, secret_key: str, token: str | None) -> None:
+        self.access_key, self.secret_key, self.token = access_key, secret_key, token
+
+    def get_frozen_credentials(self) -> _EnvCredentials:
+        return self
+
+
+def _credentials() -> Any:
+    env = os.environ
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        return _EnvCredentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
+                               env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None)
+    import botocore.session  # the rest of the chain: profiles, container and instance credentials
+
+    return botocore.session.get_session().get_credentials()
+
+
 def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
@@ -266,6 +287,8 @@ def dynamo() -> AsyncDynamo:
 
 def sync_client() -> Any:
     """A plain boto3 client for the event handlers (release, sweeper) and admin tools."""
+    import boto3  # deferred: the request path never needs boto3 (~0.4 s of a cold start)
+
     return boto3.client("dynamodb", **_client_kwargs())
 
 
