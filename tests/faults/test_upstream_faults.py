@@ -151,7 +151,7 @@ def test_slow_first_token_past_idle_timeout(stack: Stack, faulty: str) -> None:
     non-streaming: the whole reply is late (an error status)."""
     org = stack.new_org(1_000_000)
     for surface, stream in BOTH:
-        r = post(faulty, surface, org.master_key, "slow [[sim first_token_ms=2500]]", stream=stream, model=CLAUDE)
+        r = post(faulty, surface, org.master_key, "slow [[sim first_token_ms=1800]]", stream=stream, model=CLAUDE)
         if stream:
             assert_stream_error(surface, r)
         else:
