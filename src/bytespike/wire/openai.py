@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _content_required(self) -> ChatMessage:
+        """Only an assistant turn may omit content (when it carries tool calls), as at OpenAI."""
+        if self.content is None and self.role != "assistant":
+            raise ValueError(f"content: a '{self.role}' message needs content (a string or a list of parts)")
+        return self
 
 
 class ChatRequest(BaseModel):
