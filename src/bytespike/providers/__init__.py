@@ -162,3 +162,24 @@ def upstream_error(provider: str, status: int, raw: bytes, headers: httpx.Header
     err = classified.to_gateway_error(retry_after_of(headers))
     err.account_fault = classified.account_fault
     return err
+
+
+async def send_post(account: Account, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST to an upstream and return once its headers are in (the body streams later).
+
+    Connection failures and timeouts become the gateway's kinds; an error status is read
+    and mapped by the provider's error table. Shared by every chat adapter.
+    """
+    client = HTTP.get()
+    request = client.build_request("POST", url, content=body, headers=headers)
+    try:
+        response = await client.send(request, stream=True)
+    except httpx.TimeoutException as exc:
+        raise GatewayError(Kind.TIMEOUT, "The upstream did not answer in time.", retry_after="2") from exc
+    except httpx.HTTPError as exc:
+        raise GatewayError(Kind.UPSTREAM, f"Could not reach the upstream ({type(exc).__name__}).", retry_after="1") from exc
+    if response.status_code >= 400:
+        raw = await response.aread()
+        await response.aclose()
+        raise upstream_error(account.provider, response.status_code, raw, response.headers)
+    return response

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import httpx
 
-from bytespike.errors import GatewayError, Kind
-from bytespike.providers import HTTP, Account, upstream_error
+from bytespike.errors import GatewayError
+from bytespike.providers import Account, send_post
 
 PASSTHROUGH_HEADERS = ("anthropic-version", "anthropic-beta")
 DEFAULT_VERSION = "2023-06-01"
@@ -33,19 +33,7 @@ def _headers(account: Account, client_headers: Mapping[str, str]) -> dict[str, s
 
 async def post(account: Account, path: str, body: bytes, client_headers: Mapping[str, str]) -> httpx.Response:
     """POST and return the response with headers read; raise a GatewayError for an error status."""
-    client = HTTP.get()
-    request = client.build_request("POST", account.base_url + path, content=body, headers=_headers(account, client_headers))
-    try:
-        response = await client.send(request, stream=True)
-    except httpx.TimeoutException as exc:
-        raise GatewayError(Kind.TIMEOUT, "The upstream did not answer in time.", retry_after="2") from exc
-    except httpx.HTTPError as exc:
-        raise GatewayError(Kind.UPSTREAM, f"Could not reach the upstream ({type(exc).__name__}).", retry_after="1") from exc
-    if response.status_code >= 400:
-        raw = await response.aread()
-        await response.aclose()
-        raise upstream_error(account.provider, response.status_code, raw, response.headers)
-    return response
+    return await send_post(account, account.base_url + path, body, _headers(account, client_headers))
 
 
 def error_from_event(data: dict) -> GatewayError:
