@@ -63,6 +63,9 @@ def categorize(stack: list[str]) -> tuple[str, str]:
     """(category, leaf label) for one sample; ``stack`` is root-first Python frames."""
     files = [_file(f) for f in stack]
     leaf = stack[-1] if stack else "?"
+    if any(f.startswith("_LeanDynamo.") for f in stack) and not any(
+            x in f for f in files for x in ("/aiohttp/", "/yarl/", "/multidict/", "/aiohappyeyeballs/")):
+        return "DynamoDB client: SigV4 + JSON (store/dynamo.py)", leaf
     if any(x in f for f in files for x in ("/aiobotocore/", "/botocore/", "/aiohttp/", "/aioboto3/")):
         for f in reversed(files):
             if f.startswith("/botocore/"):
