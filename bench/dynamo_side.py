@@ -28,6 +28,8 @@ import os
 import sys
 import time
 
+from bytespike.local.moto_server import fast_moto_transactions  # the local stack's item-level rollback
+
 BENCH_CREDITS = 10_000_000_000  # $10,000: far above what any run can hold at once
 
 
@@ -36,59 +38,6 @@ def _ready(secret: str, port: int, env: dict[str, str]) -> None:
 
 
 # ------------------------------------------------------------------ moto
-def fast_moto_transactions() -> None:
-    """moto backs up every table a TransactWriteItems touches with ``copy.deepcopy`` (items
-    and the whole stream shard): O(table) per hold, ~0.3 s after a few thousand requests. Back
-    up only the items the transaction names instead (same rollback semantics for items)."""
-    import copy as _copy
-
-    from moto.dynamodb import models
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table
-
-    class _NoTableCopy:
-        @staticmethod
-        def deepcopy(obj: object, memo: object = None) -> object:
-            return obj if isinstance(obj, Table) else _copy.deepcopy(obj)
-
-    models.copy = _NoTableCopy  # type: ignore[attr-defined]
-    original = models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: object, transact_items: list) -> None:
-        backups = []
-        for entry in transact_items:
-            op_type, op = next(iter(entry.items()))
-            table = self.tables.get(op.get("TableName"))  # type: ignore[attr-defined]
-            if table is None:
-                continue
-            src = op.get("Item") if op_type == "Put" else op.get("Key")
-            if not src or table.hash_key_attr not in src:
-                continue
-            h = DynamoType(src[table.hash_key_attr])
-            r = DynamoType(src[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in src else None
-            try:
-                current = table.get_item(h, r)
-            except Exception:
-                current = None
-            backups.append((table, h, r, _copy.deepcopy(current)))
-        try:
-            return original(self, transact_items)
-        except Exception:
-            for table, h, r, item in reversed(backups):
-                if r is not None:
-                    if item is None:
-                        table.items.get(h, {}).pop(r, None)
-                    else:
-                        table.items[h][r] = item
-                elif item is None:
-                    table.items.pop(h, None)
-                else:
-                    table.items[h] = item
-            raise
-
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-
-
 class KeepAliveWSGI:
     """moto's WSGI app behind an HTTP/1.1 keep-alive server (werkzeug's dev server closes
     every connection, so each DynamoDB call would pay a new TCP connection in the gateway,
