@@ -10,19 +10,43 @@ SAMVENV := .venv-sam
 PY := $(VENV)/bin/python
 export BYTESPIKE_SRC := $(CURDIR)/src
 
-.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium
+.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium lock audit soak
 
 help:
 	@echo "make dev    - run the gateway locally (embedded DynamoDB, simulated upstreams) on :8787"
 	@echo "make test   - lint, the whole test suite, and the offline SAM checks (what CI runs)"
+	@echo "make audit  - pip-audit of the pinned lock files (part of make test)"
+	@echo "make soak   - the long soak test (mixed traffic, 3 orgs, 30 keys, faults) -> docs/LOAD.md"
 	@echo "make bench  - ByteSpike vs LiteLLM proxy vs Portkey -> docs/BENCHMARKS.md (~20 min; BENCH_QUICK=1 for a short run)"
 
-$(VENV)/.installed: pyproject.toml
+# The venv is installed from the pinned lock file (what `make audit` checks), then the package itself.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found (install it, e.g. pyenv install 3.12)"; exit 1; }
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
-	@$(VENV)/bin/uv pip install --quiet --python $(PY) -e ".[dev]"
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@
+
+# Re-pin after changing dependencies: the dev/test lock (every platform) and the Lambda layer's
+# (arm64 manylinux, what `sam build` ships). Existing pins are kept unless they must move.
+lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 -q -o requirements.lock
+	$(VENV)/bin/uv pip compile layers/shared/requirements.in --python-version 3.12 \
+		--python-platform aarch64-manylinux2014 -c requirements.lock -q -o layers/shared/requirements.txt
+
+# Known vulnerabilities in every pinned dependency (PyPI's advisory data, the registry's own JSON API).
+# Fails on any known vulnerability; a package the service cannot look up is listed, not fatal.
+AUDITVENV := .venv-audit
+$(AUDITVENV)/.installed:
+	@test -x $(AUDITVENV)/bin/python || $(PYTHON312) -m venv $(AUDITVENV)
+	@$(AUDITVENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
+	@$(AUDITVENV)/bin/uv pip install --quiet --python $(AUDITVENV)/bin/python "pip-audit==2.10.1"
+	@touch $@
+
+audit: $(AUDITVENV)/.installed
+	$(AUDITVENV)/bin/pip-audit --progress-spinner off --no-deps --disable-pip -r requirements.lock \
+		-r layers/shared/requirements.txt
 
 venv: $(VENV)/.installed
 
@@ -35,7 +59,7 @@ lint: venv
 unit: venv
 	$(PY) -m pytest tests
 
-test: chromium lint unit sam-check
+test: chromium lint audit unit sam-check
 
 # Debian's Chromium for the Playwright browser tests (tests/browser/): Playwright's own browser
 # download is not possible here. Needs root (CI runs as root); without it the browser tests skip.

@@ -7,6 +7,10 @@ that protocol's SDKs expect, so retries behave as the SDKs intend.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -80,17 +84,59 @@ def openai_status(err: GatewayError) -> int:
     return err.status or _TABLE[err.kind][2]
 
 
+# ------------------------------------------------------------------ secret redaction
+# Error messages can quote an upstream's text ("Upstream: …"); an upstream (or a proxy in
+# front of one) that echoes request headers must not hand the gateway's provider key, or any
+# caller's key, to the caller. Every rendered message passes through ``redact``: key-shaped
+# tokens and the secrets this process knows are replaced (docs/SECURITY.md, finding F4).
+REDACTED = "[redacted]"
+_SECRET_SHAPES = re.compile(
+    r"sk-[A-Za-z0-9][A-Za-z0-9_\-]{15,}"  # OpenAI, Anthropic (sk-ant-), DeepSeek, ByteSpike (sk-bs-)
+    r"|AIza[0-9A-Za-z_\-]{30,}"  # Google API keys (Gemini)
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=\-]{8,}"  # any bearer token
+)
+_SECRET_ENV_SUFFIXES = ("_API_KEY", "_KEY", "_SECRET", "_SECRET_ACCESS_KEY", "_SESSION_TOKEN", "_TOKEN")
+_MIN_SECRET = 12  # shorter values ("local") would redact ordinary words
+_REGISTERED: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret this process holds (e.g. a provider key from Secrets Manager) so that
+    no error message ever renders it, whatever its shape."""
+    if value and len(value) >= _MIN_SECRET:
+        _REGISTERED.add(value)
+
+
+def _env_secrets() -> set[str]:
+    out: set[str] = set()
+    for name, value in os.environ.items():
+        if name.endswith(_SECRET_ENV_SUFFIXES) and len(value) >= _MIN_SECRET:
+            out.add(value)
+        elif name.startswith("UPSTREAM_") and name.endswith("_ACCOUNTS"):
+            with contextlib.suppress(ValueError, TypeError):
+                out.update(str(e["api_key"]) for e in json.loads(value) if isinstance(e, dict) and e.get("api_key"))
+    return {v for v in out if len(v) >= _MIN_SECRET}
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret and key-shaped token replaced by ``[redacted]``."""
+    for secret in sorted(_REGISTERED | _env_secrets(), key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return _SECRET_SHAPES.sub(REDACTED, text)
+
+
 def anthropic_body(err: GatewayError, request_id: str) -> dict[str, Any]:
     return {
         "type": "error",
-        "error": {"type": _TABLE[err.kind][1], "message": err.message},
+        "error": {"type": _TABLE[err.kind][1], "message": redact(err.message)},
         "request_id": request_id,
     }
 
 
 def openai_body(err: GatewayError) -> dict[str, Any]:
     _, _, _, etype, code = _TABLE[err.kind]
-    return {"error": {"message": err.message, "type": etype, "param": err.param, "code": code}}
+    return {"error": {"message": redact(err.message), "type": etype, "param": err.param, "code": code}}
 
 
 def error_headers(err: GatewayError) -> dict[str, str]:

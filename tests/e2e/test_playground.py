@@ -15,7 +15,7 @@ import pytest
 
 from bytespike.playground import quota
 from bytespike.playground.client_ip import bucket_hash
-from bytespike.playground.settings import PlaygroundSettings
+from bytespike.playground.settings import PlaygroundSettings, derive_ip_salt
 from tests.support.stack import Stack, next_client_ip
 
 # DeepSeek's free model: other suites make Claude's simulated upstream fail on purpose, and a
@@ -95,7 +95,7 @@ async def test_concurrent_free_runs_from_one_ip_never_exceed_three(stack: Stack)
     cfg = PlaygroundSettings.from_env()
     win = quota.window(time.time(), cfg.window_seconds)
     item = stack.ddb.get_item(TableName=stack.tables["ACCOUNTS_TABLE"], ConsistentRead=True,
-                              Key={"pk": {"S": f"PLAYIP#{bucket_hash(ip, cfg.ip_salt)}"}, "sk": {"S": win.label}})["Item"]
+                              Key={"pk": {"S": f"PLAYIP#{bucket_hash(ip, cfg.ip_salt or derive_ip_salt(stack.house_key))}"}, "sk": {"S": win.label}})["Item"]
     assert item["runs"]["N"] == "3" and int(item["ttl"]["N"]) > time.time()
 
 
@@ -106,7 +106,7 @@ def test_forged_forwarding_headers_do_not_reset_the_count(stack: Stack) -> None:
     cfg = PlaygroundSettings.from_env()
     win = quota.window(time.time(), cfg.window_seconds)
     stack.ddb.delete_item(TableName=stack.tables["ACCOUNTS_TABLE"],
-                          Key={"pk": {"S": f"PLAYIP#{bucket_hash(ip, cfg.ip_salt)}"}, "sk": {"S": win.label}})
+                          Key={"pk": {"S": f"PLAYIP#{bucket_hash(ip, cfg.ip_salt or derive_ip_salt(stack.house_key))}"}, "sk": {"S": win.label}})
     forged = [
         {"x-forwarded-for": "203.0.113.1"},
         {"x-forwarded-for": "203.0.113.2, 198.51.100.7", "x-real-ip": "203.0.113.2"},

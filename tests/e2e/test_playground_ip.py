@@ -67,3 +67,13 @@ def test_windows_are_utc_days() -> None:
     win = quota.window(1_795_737_600 + 3600, 86_400)  # 2026-11-27T01:00Z
     assert win.label == "2026-11-27" and win.resets_at_iso == "2026-11-28T00:00:00Z"
     assert quota.window(1_795_737_600 + 90, 60).label == "2026-11-27T00:01:00"
+
+
+def test_ip_salt_is_secret_per_deployment() -> None:
+    """Without PLAYGROUND_IP_SALT the salt comes from the house key (an SSM SecureString on AWS),
+    so the counters' hashes cannot be reversed with a public salt (SECURITY.md F6)."""
+    from bytespike.playground.settings import _LOCAL_SALT, derive_ip_salt
+
+    a, b = derive_ip_salt("sk-bs-house-a"), derive_ip_salt("sk-bs-house-b")
+    assert a != b and _LOCAL_SALT not in (a, b) and "house" not in a
+    assert derive_ip_salt(None) == _LOCAL_SALT  # no house key: no free runs to count

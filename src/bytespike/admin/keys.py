@@ -2,7 +2,8 @@
 
 - The operator mints master keys (and may mint sub-keys under a named master).
 - A master mints sub-keys in its own org; a sub-key may be narrower than its master in
-  models, modalities and expiry, never wider. Quota, period and RPM are the master's choice.
+  models, modalities and expiry, never wider. Quota, period and RPM are the master's choice,
+  except that a master with a quota or RPM limit of its own cannot mint above it.
 - A sub-key (member) can do none of this (403).
 - A secret exists only in the response that creates it (mint, rotate); the store keeps
   its SHA-256 digest, and views show 8 hex characters of the digest, never the secret.
@@ -187,6 +188,36 @@ def _narrow(field: str, parent: frozenset[str] | None, wanted: frozenset[str] | 
     return wanted
 
 
+def _narrow_limits(parent: keys.KeyRecord, quota: int | None, period: str | None,
+                   rpm: int | None) -> tuple[int | None, str | None, int | None]:
+    """(quota, period, rpm) of a sub-key: free under an unlimited master, never above a limited one.
+
+    A master the operator gave a quota or an RPM limit cannot hand out a key without it:
+    omitted values inherit the master's, larger ones are a 403. A per-day master quota
+    admits a per-month sub-key quota no larger than it (a month never spends more than a day's
+    quota then); a per-month master quota admits only per-month sub-key quotas (a day quota
+    would refill 28-31 times a month).
+    """
+    if parent.quota is not None:
+        parent_period = parent.quota_period or "month"
+        if quota is None:
+            quota, period = parent.quota, period or parent_period
+        period = period or "month"
+        if quota > parent.quota:
+            raise GatewayError(Kind.PERMISSION, f"quota: the master key is limited to {parent.quota} credits per "
+                                                f"{parent_period}, so its sub-keys are too.", param="quota")
+        if parent_period == "month" and period != "month":
+            raise GatewayError(Kind.PERMISSION, "quota_period: the master key's quota is per month, so a sub-key's "
+                                                "quota must be per month too.", param="quota_period")
+    if parent.rpm is not None:
+        if rpm is None:
+            rpm = parent.rpm
+        if rpm > parent.rpm:
+            raise GatewayError(Kind.PERMISSION, f"rpm: the master key is limited to {parent.rpm} requests per minute, "
+                                                "so its sub-keys are too.", param="rpm")
+    return quota, (period or "month") if quota is not None else None, rpm
+
+
 def _models(wanted: list[str] | None) -> frozenset[str] | None:
     if wanted is None:
         return None
@@ -270,9 +301,11 @@ def mint_key(client: Any, p: Principal, req: CreateKey, now: float | None = None
         parent = _parent_for(client, p, org, req)
         if parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
             expires_at = parent.expires_at  # a sub-key never outlives its master
+        quota, period, rpm = _narrow_limits(parent, req.quota, req.quota_period, req.rpm)
         fields.update(models=_narrow("models", parent.models, models),
                       modalities=_narrow("modalities", parent.modalities, modalities),
-                      expires_at=expires_at, parent_digest=parent.anchor_digest, parent_key_id=parent.key_id)
+                      expires_at=expires_at, parent_digest=parent.anchor_digest, parent_key_id=parent.key_id,
+                      quota=quota, quota_period=period, rpm=rpm)
     record, secret = new_record(org_id=org, kind=req.kind, member_id=member_id, label=req.label, now=int(now),
                                 **fields)
     retrying(lambda: client.put_item(TableName=settings().keys_table, Item=record.to_item(),

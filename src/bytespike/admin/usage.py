@@ -233,22 +233,5 @@ def summary_columns(groups: tuple[str, ...]) -> list[str]:
 
 
 # ------------------------------------------------------------------ one request
-def request_view(res: dict[str, Any]) -> dict[str, Any]:
-    """The shape of GET /v1/usage/{request_id} (kept equal to bytespike.gateway.usage)."""
-    return {
-        "request_id": res["request_id"],
-        "model": res.get("model"),
-        "provider": res.get("provider"),
-        "surface": res.get("surface"),
-        "modality": res.get("modality", "chat"),
-        "key_id": res.get("key_id"),
-        "member_id": res.get("member_id"),
-        "state": res["state"],
-        "outcome": res.get("outcome"),
-        "hold": res["hold"],
-        "credits": res.get("cost", 0) if res["state"] != ledger.HELD else None,
-        "released": bool(res.get("released")),
-        "usage": res.get("usage") or {},
-        "created_at": res.get("created_at"),
-    }
+request_view = ledger.request_view  # GET /v1/usage/{request_id}, shared with the gateway functions
 

@@ -22,6 +22,7 @@ from bytespike.gateway import auth
 from bytespike.gateway.crossing import SSE_HEADERS, translation_error
 from bytespike.gateway.pipeline import (
     Call,
+    billed_json,
     call_headers,
     hold_and_open,
     new_request_id,
@@ -29,7 +30,6 @@ from bytespike.gateway.pipeline import (
     relay,
     request_id_for,
     settle_failure,
-    settle_success,
 )
 from bytespike.gateway.streams import AnthropicToOpenAI, OpenAIPassthrough, dumps_bytes
 from bytespike.http.render import error_response, parse_json_object, read_body
@@ -128,9 +128,7 @@ async def _passthrough(call: Call, body: dict[str, Any]) -> Response:
     finally:
         await upstream.aclose()
     completion["model"] = call.model.id if completion.get("model") == call.model.upstream_model else completion.get("model")
-    cost = await settle_success(call, usage)
-    completion.setdefault("usage", {})["credits"] = cost
-    return Response(dumps(completion), headers=headers, media_type="application/json")
+    return billed_json(call, usage, completion, headers)
 
 
 async def _via_claude(request: Request, call: Call, body: dict[str, Any], max_out: int) -> Response:
@@ -164,6 +162,4 @@ async def _via_claude(request: Request, call: Call, body: dict[str, Any], max_ou
     finally:
         await upstream.aclose()
     completion["id"] = completion_id
-    cost = await settle_success(call, Usage.from_anthropic(message.get("usage")))
-    completion.setdefault("usage", {})["credits"] = cost
-    return Response(dumps(completion), headers=headers, media_type="application/json")
+    return billed_json(call, Usage.from_anthropic(message.get("usage")), completion, headers)

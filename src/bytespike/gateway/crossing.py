@@ -14,17 +14,16 @@ from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway.pipeline import (
     Call,
+    billed_json,
     call_headers,
     hold_and_open,
     open_pooled,
     relay,
     settle_failure,
-    settle_success,
 )
 from bytespike.gateway.streams import OpenAIToAnthropic, dumps_bytes
 from bytespike.providers import openai as oai
 from bytespike.providers import pool
-from bytespike.sse import dumps
 from bytespike.translate import (
     TARGETS,
     TranslationError,
@@ -71,6 +70,4 @@ async def messages_via_openai(request: Request, call: Call, body: dict[str, Any]
     finally:
         await upstream.aclose()
     message["id"] = message_id
-    cost = await settle_success(call, Usage.from_anthropic(message.get("usage")))
-    message.setdefault("usage", {})["credits"] = cost
-    return Response(dumps(message), headers=headers, media_type="application/json")
+    return billed_json(call, Usage.from_anthropic(message.get("usage")), message, headers)

@@ -16,16 +16,16 @@ from bytespike.gateway.crossing import SSE_HEADERS, translation_error
 from bytespike.gateway.pipeline import (
     Call,
     StreamTranslator,
+    billed_json,
     call_headers,
     hold_and_open,
     open_pooled,
     relay,
     settle_failure,
-    settle_success,
 )
 from bytespike.gateway.streams import AnthropicFrames, OpenAIFrames, dumps_bytes
 from bytespike.providers import gemini
-from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, dumps, openai_frame
+from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, openai_frame
 from bytespike.translate import (
     AnthropicToOpenAIStream,
     GeminiContext,
@@ -135,9 +135,7 @@ async def messages_via_gemini(request: Request, call: Call, body: dict[str, Any]
                                  media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
     message = await _read_message(call, upstream, ctx)
     message["id"] = message_id
-    cost = await settle_success(call, Usage.from_anthropic(message.get("usage")))
-    message.setdefault("usage", {})["credits"] = cost
-    return Response(dumps(message), headers=headers, media_type="application/json")
+    return billed_json(call, Usage.from_anthropic(message.get("usage")), message, headers)
 
 
 async def chat_via_gemini(request: Request, call: Call, body: dict[str, Any], max_out: int) -> Response:
@@ -160,9 +158,7 @@ async def chat_via_gemini(request: Request, call: Call, body: dict[str, Any], ma
     message = await _read_message(call, upstream, ctx)
     completion = anthropic_response_to_openai(message, model=call.model.id, names=ctx.names, created=created)
     completion["id"] = completion_id
-    cost = await settle_success(call, Usage.from_anthropic(message.get("usage")))
-    completion.setdefault("usage", {})["credits"] = cost
-    return Response(dumps(completion), headers=headers, media_type="application/json")
+    return billed_json(call, Usage.from_anthropic(message.get("usage")), completion, headers)
 
 
 async def _read_message(call: Call, upstream: Any, ctx: GeminiContext) -> dict[str, Any]:

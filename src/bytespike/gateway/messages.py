@@ -20,6 +20,7 @@ from bytespike.gateway.anthropic_stream import AnthropicPassthrough
 from bytespike.gateway.crossing import messages_via_openai
 from bytespike.gateway.pipeline import (
     Call,
+    billed_json,
     call_headers,
     hold_and_open,
     new_request_id,
@@ -27,7 +28,6 @@ from bytespike.gateway.pipeline import (
     relay,
     request_id_for,
     settle_failure,
-    settle_success,
 )
 from bytespike.http.render import error_response, json_response, parse_json_object, read_body
 from bytespike.providers import accounts_for, pool
@@ -120,9 +120,7 @@ async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes
         await upstream.aclose()
     if call.model.upstream_model != call.model.id:
         message["model"] = call.model.id
-    cost = await settle_success(call, usage)
-    message.setdefault("usage", {})["credits"] = cost
-    return Response(dumps(message), headers=headers, media_type="application/json")
+    return billed_json(call, usage, message, headers)
 
 
 async def count_tokens(request: Request) -> Response:

@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 import httpx
+from starlette.responses import Response
 
 from bytespike.billing import Usage, price_usage
 from bytespike.catalog import Model, catalog
@@ -25,16 +26,17 @@ from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import observe
 from bytespike.http.render import base_headers
 from bytespike.providers import Account, pool
-from bytespike.sse import SSEEvent, SSEParser
+from bytespike.sse import SSEEvent, SSEParser, dumps
 from bytespike.store import ledger
 from bytespike.store.keys import KeyRecord
 
 log = logging.getLogger("bytespike.pipeline")
 
-# Orgs whose last hold failed for lack of credit: their next holds run before the
-# upstream call instead of beside it, so a broke wallet cannot start upstream work.
-_RECENT_402: dict[str, float] = {}
-_RECENT_402_TTL = 30.0
+# Orgs whose last hold failed for lack of credit, or because the ledger was throttled past
+# its retries: their next holds run before the upstream call instead of beside it, so a
+# broke wallet, or clients retrying into a throttled one, cannot start upstream work.
+_SERIAL_HOLDS: dict[str, float] = {}
+_SERIAL_HOLDS_TTL = {Kind.BILLING: 30.0, Kind.OVERLOADED: 5.0}
 
 
 def new_request_id() -> str:
@@ -96,7 +98,7 @@ async def hold_and_open(
     call: Call, open_upstream: Callable[[], Awaitable[httpx.Response]], modality: str = "chat"
 ) -> httpx.Response:
     """Place the hold and open the upstream, overlapped when it is safe to."""
-    serial = call.idempotent or _RECENT_402.get(call.key.org_id, 0) > time.monotonic()
+    serial = call.idempotent or _SERIAL_HOLDS.get(call.key.org_id, 0) > time.monotonic()
     if serial:
         await _place(call, modality)
         try:
@@ -104,8 +106,10 @@ async def hold_and_open(
         except BaseException as exc:
             await settle_failure(call, exc)
             raise
-    hold_task = asyncio.ensure_future(_place(call, modality))
+    # The upstream request is scheduled first: its bytes leave before the hold's signing and
+    # serialising run, so the hold's CPU time is not added to the time to first token.
     upstream_task = asyncio.ensure_future(open_upstream())
+    hold_task = asyncio.ensure_future(_place(call, modality))
     try:
         await hold_task
     except BaseException:
@@ -168,10 +172,10 @@ async def _place(call: Call, modality: str) -> None:
     try:
         await ledger.place_hold(call.hold_record(modality))
     except GatewayError as err:
-        if err.kind is Kind.BILLING:
-            _RECENT_402[call.key.org_id] = time.monotonic() + _RECENT_402_TTL
+        if err.kind in _SERIAL_HOLDS_TTL:
+            _SERIAL_HOLDS[call.key.org_id] = time.monotonic() + _SERIAL_HOLDS_TTL[err.kind]
         raise
-    _RECENT_402.pop(call.key.org_id, None)
+    _SERIAL_HOLDS.pop(call.key.org_id, None)
     call.held = True
 
 
@@ -190,24 +194,87 @@ async def settle_failure(call: Call, exc: BaseException | None = None) -> None:
     detail = f"failed: {exc.kind}" if isinstance(exc, GatewayError) else "failed"
     with anyio.CancelScope(shield=True):
         call.settled = True
-        await ledger.settle(call.reservation_id, cost=0, usage={}, status="failed", detail=detail)
+        await _record_settle(call, cost=0, usage={}, status="failed", detail=detail)  # issue #10: never raises
     observe.record(call, detail)
 
 
-async def settle_success(call: Call, usage: Usage, *, outcome: str = "ok", cost: int | None = None) -> int:
-    """HELD -> SETTLED at the priced cost (capped at the hold: estimated_credits is a ceiling)."""
+def billed_credits(call: Call, usage: Usage | None, cost: int | None = None) -> int:
+    """The priced cost (or the given one), capped at the hold (estimated_credits is a ceiling)."""
     if cost is None:
-        cost = price_usage(call.model.price, usage)
+        cost = price_usage(call.model.price, usage or Usage())
     if cost > call.hold:
         log.warning("cost %s above hold %s for %s; billed the hold", cost, call.hold, call.request_id)
         cost = call.hold
     call.cost = cost
+    return cost
+
+
+async def settle_success(call: Call, usage: Usage, *, outcome: str = "ok", cost: int | None = None) -> int:
+    """HELD -> SETTLED at the priced cost (capped at the hold: estimated_credits is a ceiling)."""
+    cost = billed_credits(call, usage, cost)
+    await settle_ok(call, cost, usage.as_dict(), outcome)
+    return cost
+
+
+async def settle_ok(call: Call, cost: int, usage: dict[str, Any], outcome: str = "ok") -> None:
+    """The success settle of every surface (chat and media). Never raises: if the write is lost
+    the client still gets its answer, the hold stays HELD and the sweeper expires it at cost 0."""
     if call.held and not call.settled:
         with anyio.CancelScope(shield=True):
             call.settled = True
-            await ledger.settle(call.reservation_id, cost=cost, usage=usage.as_dict(), status="ok", detail=outcome)
+            if not await _record_settle(call, cost=cost, usage=usage, status="ok", detail=outcome):
+                call.cost, outcome = 0, "settle_failed"
         observe.record(call, outcome)
-    return cost
+
+
+async def _record_settle(call: Call, *, cost: int, usage: dict[str, Any], status: str, detail: str) -> bool:
+    """The settle write, or False when the ledger could not take it (issue #10, DynamoDB faults).
+
+    A settle that still fails after ``with_retries`` must not turn a finished answer into an error
+    (or cut a stream without its error frame): the reservation stays HELD and the sweeper expires it
+    past its deadline at cost 0, the path DESIGN.md gives a function that died ("failures don't bill").
+    """
+    try:
+        await ledger.settle(call.reservation_id, cost=cost, usage=usage, status=status, detail=detail)
+        return True
+    except Exception as exc:  # the retry budget ran out (GatewayError), or anything unexpected (with its trace)
+        log.error("settle of %s (%s) failed: %s; left HELD for the sweeper, billed 0", call.request_id, status, exc,
+                  exc_info=not isinstance(exc, GatewayError))
+        return False
+
+
+class SettleAfterBodyResponse(Response):
+    """A complete JSON answer whose settle write runs after its bytes are on the wire.
+
+    The body carries its Content-Length, so the client has the whole answer once the
+    bytes arrive; the settle UpdateItem runs next and the response ends after it (on
+    Lambda nothing may run after the response ends, so the write is still inside the
+    invocation). A settle that fails here leaves the hold to the sweeper (not billed),
+    instead of turning a delivered answer into an error as settling first did.
+    """
+
+    def __init__(self, content: bytes, *, settle: Callable[[], Awaitable[Any]], headers: dict[str, str]) -> None:
+        super().__init__(content, headers=headers, media_type="application/json")
+        self._settle = settle
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        finally:
+            try:
+                await self._settle()
+            except Exception:  # the answer is delivered: the sweeper releases the hold unbilled
+                log.exception("settle after a delivered answer failed; the sweeper will release the hold")
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def billed_json(call: Call, usage: Usage, document: dict[str, Any], headers: dict[str, str]) -> Response:
+    """The upstream's finished answer with ``usage.credits``, settled once it is sent."""
+    cost = billed_credits(call, usage)
+    document.setdefault("usage", {})["credits"] = cost
+    return SettleAfterBodyResponse(dumps(document).encode(), headers=headers,
+                                   settle=lambda: settle_success(call, usage, cost=cost))
 
 
 # ------------------------------------------------------------------ streaming relay

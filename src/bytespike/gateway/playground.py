@@ -16,7 +16,7 @@ from bytespike.gateway.pipeline import new_request_id
 from bytespike.http.render import error_response, json_response, read_body
 from bytespike.playground import free, page, quota
 from bytespike.playground.client_ip import bucket_hash, client_ip
-from bytespike.playground.settings import free_models, house_key, playground_settings
+from bytespike.playground.settings import free_models, house_key, ip_salt, playground_settings
 
 log = logging.getLogger("bytespike.playground")
 
@@ -37,14 +37,25 @@ def serve_asset(request: Request, name: str) -> Response:
     return Response(data, media_type=content_type, headers=headers)
 
 
-def _ip_hash(request: Request) -> str:
+async def _ip_hash(request: Request) -> str:
     cfg = playground_settings()
     ip = client_ip(request, cfg.client_ip_source)
     if ip is None:  # fail closed: no trusted address, no free run
         log.warning("playground: no trusted client address (source %s)", cfg.client_ip_source)
         raise GatewayError(Kind.PERMISSION, "Free runs are unavailable here (the client address is unknown); "
                                             "paste your own API key to run.")
-    return bucket_hash(ip, cfg.ip_salt)
+    try:
+        salt = await ip_salt()
+    except Exception as exc:  # the house key is unreadable: no free runs to count
+        log.exception("playground: could not derive the IP salt")
+        raise GatewayError(Kind.OVERLOADED, "Free runs are unavailable right now; paste your own API key to run.") from exc
+    return bucket_hash(ip, salt)
+
+
+def _read_limit() -> int:
+    """What an anonymous caller may make the playground read and parse: the free-run prompt
+    limit with room for the envelope and JSON escapes, far below the 6 MB function limit."""
+    return 4 * playground_settings().max_body_bytes + 4096
 
 
 def _quota_headers(used: int, win: quota.Window) -> dict[str, str]:
@@ -58,7 +69,7 @@ async def config(request: Request) -> Response:
     cfg = playground_settings()
     win = quota.window(_now(), cfg.window_seconds)
     try:
-        used: int | None = await quota.runs_used(_ip_hash(request), win)
+        used: int | None = await quota.runs_used(await _ip_hash(request), win)
     except GatewayError:
         used = None
     limit = cfg.runs_per_window
@@ -84,7 +95,7 @@ async def estimate(request: Request) -> Response:
     request_id = new_request_id()
     raw = b""
     try:
-        raw = await read_body(request)
+        raw = await read_body(request, _read_limit())
         surface, body = free.parse_envelope(raw)
         req = free.check(surface, body)
         result = free.estimate(req)
@@ -101,14 +112,14 @@ async def run(request: Request) -> Response:
     cfg = playground_settings()
     win = quota.window(_now(), cfg.window_seconds)
     try:
-        raw = await read_body(request)
+        raw = await read_body(request, _read_limit())
         surface = free.surface_of(raw)
         req = free.check(*free.parse_envelope(raw))
         key = await _house_key_or_none()
         if not key:
             raise GatewayError(Kind.OVERLOADED, "Free runs are not configured on this gateway; "
                                                 "paste your own API key to run.")
-        ip_hash = _ip_hash(request)
+        ip_hash = await _ip_hash(request)
     except GatewayError as err:
         return error_response(err, surface, request_id, 0)
 

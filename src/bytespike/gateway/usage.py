@@ -25,22 +25,7 @@ async def get_request_usage(request: Request, request_id: str) -> Response:
             raise GatewayError(Kind.NOT_FOUND, f"No usage found for request '{request_id}'.")
         assert res is not None
         return json_response(
-            {
-                "request_id": res["request_id"],
-                "model": res.get("model"),
-                "provider": res.get("provider"),
-                "surface": res.get("surface"),
-                "modality": res.get("modality", "chat"),
-                "key_id": res.get("key_id"),
-                "member_id": res.get("member_id"),
-                "state": res["state"],
-                "outcome": res.get("outcome"),
-                "hold": res["hold"],
-                "credits": res.get("cost", 0) if res["state"] != ledger.HELD else None,
-                "released": bool(res.get("released")),
-                "usage": res.get("usage") or {},
-                "created_at": res.get("created_at"),
-            },
+            ledger.request_view(res),
             rid,
             None,
         )

@@ -53,8 +53,11 @@ def surface_for_shared_path(request: Request) -> str:
     return "anthropic" if ("anthropic-version" in h or "x-api-key" in h) else "openai"
 
 
-async def read_body(request: Request) -> bytes:
-    limit = settings().max_body_bytes
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The whole body, refused (413) past ``limit`` bytes: the function's payload limit
+    (``MAX_BODY_BYTES``) unless an endpoint passes a smaller one. Checked on the declared
+    length first, then counted as it streams (chunked bodies declare nothing)."""
+    limit = min(limit, settings().max_body_bytes) if limit is not None else settings().max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None:
         try:

@@ -5,12 +5,28 @@ implementation is not thread-safe: two concurrent TransactWriteItems can both pa
 ``balance >= :h`` check, and a cancelled transaction can leave a Put behind. One lock
 around the WSGI app restores the atomicity the money code relies on (connections are
 still accepted concurrently; only the datastore work is one-at-a-time).
+
+It also carries a fault-injection hook for the fault suites (issue #10), on the local
+server only (nothing of it exists in Lambda code): ``POST /_bytespike/faults`` arms a
+fault such as ``{"op": "TransactWriteItems", "code": "ThrottlingException", "times": 2,
+"match": "ORG#org-1234"}``; matching DynamoDB calls then get the error DynamoDB itself
+would send (before moto runs them, or with ``"when": "after"`` once moto has applied
+them: a write that committed but whose response was lost). ``GET`` lists faults with hit
+counts, ``DELETE`` (``?id=…``) clears them. Matching by request-body substrings lets one
+test target one org or reservation while the rest of the session runs untouched.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import secrets
 import threading
-from collections.abc import Callable, Iterable
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -80,14 +96,227 @@ def fast_moto_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+FAULTS_PATH = "/_bytespike/faults"
+_JSON = "application/x-amz-json-1.0"
+_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+# Codes DynamoDB sends with a 5xx status; everything else injected is a 400.
+_SERVER_CODES = {"InternalServerError": 500, "ServiceUnavailable": 503}
+# Inside a transaction these are per-item cancellation reasons, not the error code itself.
+_CANCEL_REASONS = {"TransactionConflict", "ThrottlingError"}
+_TRANSACTION_OPS = {"TransactWriteItems", "TransactGetItems", "ExecuteTransaction"}
+_MESSAGES = {
+    "TransactionConflict": "Transaction is ongoing for the item",
+    "ThrottlingError": "Throughput exceeds the current capacity for one or more global secondary indexes.",
+    "TransactionConflictException": "Operation was rejected because there is an ongoing transaction for the item.",
+    "ThrottlingException": "Rate of requests exceeds the allowed throughput.",
+    "ProvisionedThroughputExceededException": "The level of configured provisioned throughput for the table was "
+                                              "exceeded. Consider increasing your provisioning level with the "
+                                              "UpdateTable API.",
+    "RequestLimitExceeded": "Throughput exceeds the current throughput limit for your account.",
+    "InternalServerError": "Internal server error",
+    "ServiceUnavailable": "Service unavailable",
+}
+
+
+@dataclass(slots=True)
+class Fault:
+    """One armed fault: which calls it hits, what they get, how many times (None: until cleared)."""
+
+    code: str
+    op: str | None = None  # DynamoDB operation name (X-Amz-Target's suffix); None: any
+    match: list[str] = field(default_factory=list)  # substrings that must all occur in the request body
+    times: int | None = None
+    when: str = "before"  # "before": moto never sees the call; "after": applied, then the error
+    id: str = field(default_factory=lambda: "f_" + secrets.token_hex(4))
+    hits: int = 0
+
+    @staticmethod
+    def parse(spec: dict[str, Any]) -> Fault:
+        code = spec.get("code")
+        if not isinstance(code, str) or not code:
+            raise ValueError("a fault needs a 'code', e.g. ThrottlingException")
+        match = spec.get("match") or []
+        match = [match] if isinstance(match, str) else match
+        if not isinstance(match, list) or not all(isinstance(m, str) for m in match):
+            raise ValueError("'match' is a string or a list of strings")
+        times = spec.get("times")
+        if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+            raise ValueError("'times' is a positive integer (omit it for a fault that lasts until cleared)")
+        when = spec.get("when", "before")
+        if when not in ("before", "after"):
+            raise ValueError("'when' is 'before' or 'after'")
+        op = spec.get("op")
+        if op is not None and not isinstance(op, str):
+            raise ValueError("'op' is an operation name such as TransactWriteItems")
+        return Fault(code=code, op=op or None, match=list(match), times=times, when=when)
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.times is None else max(0, self.times - self.hits)
+
+    def view(self) -> dict[str, Any]:
+        return {**asdict(self), "remaining": self.remaining}
+
+
+def error_body(code: str, op: str, request: bytes) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) of the error DynamoDB sends for ``code`` on ``op``.
+
+    On a transaction, TransactionConflict / ThrottlingError are cancellation reasons: the
+    reply is a TransactionCanceledException whose first item carries the reason (the others
+    ``None``), as DynamoDB reports a conflict on one item. On a single-item call a
+    conflict is ``TransactionConflictException``.
+    """
+    if code in _CANCEL_REASONS and op in _TRANSACTION_OPS:
+        try:
+            count = len(json.loads(request or b"{}").get("TransactItems") or []) or 1
+        except ValueError:
+            count = 1
+        reasons = [{"Code": code, "Message": _MESSAGES[code]}] + [{"Code": "None"}] * (count - 1)
+        listed = ", ".join(r["Code"] for r in reasons)
+        return 400, {"__type": _PREFIX + "TransactionCanceledException", "CancellationReasons": reasons,
+                     "Message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{listed}]"}
+    if code == "TransactionConflict":
+        code = "TransactionConflictException"
+    return _SERVER_CODES.get(code, 400), {"__type": _PREFIX + code, "message": _MESSAGES.get(code, f"Injected {code}")}
+
+
+def _respond(start_response: Callable[..., Any], status: int, body: dict[str, Any],
+             content_type: str = "application/json") -> list[bytes]:
+    raw = json.dumps(body).encode()
+    reason = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+              500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
+    start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(raw))),
+                                          ("x-amzn-RequestId", "fault-" + secrets.token_hex(8))])
+    return [raw]
+
+
 class _Serialised:
+    """moto's WSGI app behind one lock, with the fault hook in front of it."""
+
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self.faults: list[Fault] = []
+        self._faults_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        with self.lock:
-            return list(self.app(environ, start_response))
+        if environ.get("PATH_INFO", "").rstrip("/") == FAULTS_PATH:
+            return self._control(environ, start_response)
+        if not self.faults:  # the normal path: no body copy, no matching
+            with self.lock:
+                return list(self.app(environ, start_response))
+        body = _read_body(environ)
+        op = environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1]
+        fault = self._take(op, body)
+        if fault is None:
+            with self.lock:
+                return list(self.app(environ, start_response))
+        if fault.when == "after":  # apply the call, drop moto's answer: a committed write whose reply was lost
+            with self.lock:
+                list(self.app(environ, lambda *a, **k: (lambda data: None)))
+        status, payload = error_body(fault.code, op, body)
+        return _respond(start_response, status, payload, _JSON)
+
+    def _take(self, op: str, body: bytes) -> Fault | None:
+        text = body.decode("utf-8", "replace")
+        with self._faults_lock:
+            for fault in self.faults:
+                if fault.remaining == 0 or (fault.op is not None and fault.op != op):
+                    continue
+                if all(m in text for m in fault.match):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        ids = {i for raw in query.get("id", []) for i in raw.split(",") if i}
+        if method == "POST":
+            try:
+                spec = json.loads(_read_body(environ) or b"null")
+                added = [Fault.parse(s) for s in (spec if isinstance(spec, list) else [spec])]
+            except (ValueError, AttributeError, TypeError) as exc:
+                return _respond(start_response, 400, {"error": str(exc)})
+            with self._faults_lock:
+                self.faults.extend(added)
+            return _respond(start_response, 201, {"faults": [f.view() for f in added]})
+        if method == "GET":
+            with self._faults_lock:
+                listed = [f.view() for f in self.faults if not ids or f.id in ids]
+            return _respond(start_response, 200, {"faults": listed})
+        if method == "DELETE":
+            with self._faults_lock:
+                kept = [f for f in self.faults if ids and f.id not in ids]
+                cleared = len(self.faults) - len(kept)
+                self.faults = kept
+            return _respond(start_response, 200, {"cleared": cleared})
+        return _respond(start_response, 405, {"error": f"{method} not allowed on {FAULTS_PATH}"})
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The request body, put back as a fresh stream so moto can read it again."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    body: bytes = stream.read(int(length)) if length else (stream.read() if environ.get("wsgi.input_terminated") else b"")
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+# ------------------------------------------------------------------ the hook's client (tests, operators)
+def _control_call(dynamodb_url: str, method: str, *, body: Any = None, ids: Iterable[str] = ()) -> dict[str, Any]:
+    query = "?" + urllib.parse.urlencode({"id": ",".join(ids)}) if ids else ""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(dynamodb_url.rstrip("/") + FAULTS_PATH + query, data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:  # a loopback URL the caller gave
+        result: dict[str, Any] = json.loads(resp.read())
+        return result
+
+
+def inject_fault(dynamodb_url: str, code: str, *, op: str | None = None, match: str | Sequence[str] = (),
+                 times: int | None = None, when: str = "before") -> str:
+    """Arm one fault on a local DynamoDB; returns its id."""
+    spec = {"code": code, "op": op, "match": [match] if isinstance(match, str) else list(match), "times": times,
+            "when": when}
+    return str(_control_call(dynamodb_url, "POST", body=spec)["faults"][0]["id"])
+
+
+def list_faults(dynamodb_url: str, ids: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Armed faults (exhausted ones included) with their ``hits`` and ``remaining``."""
+    faults: list[dict[str, Any]] = _control_call(dynamodb_url, "GET", ids=ids)["faults"]
+    return faults
+
+
+def clear_faults(dynamodb_url: str, ids: Iterable[str] = ()) -> int:
+    """Disarm these faults (all of them when ``ids`` is empty)."""
+    return int(_control_call(dynamodb_url, "DELETE", ids=list(ids) or ())["cleared"])
+
+
+class ArmedFault:
+    """A handle on one armed fault: how often it fired; ``clear()`` disarms it."""
+
+    def __init__(self, dynamodb_url: str, fault_id: str) -> None:
+        self.url, self.id = dynamodb_url, fault_id
+
+    @property
+    def hits(self) -> int:
+        [fault] = list_faults(self.url, [self.id])
+        return int(fault["hits"])
+
+    def clear(self) -> None:
+        clear_faults(self.url, [self.id])
+
+
+@contextmanager
+def dynamo_fault(dynamodb_url: str, code: str, **spec: Any) -> Iterator[ArmedFault]:
+    """``with dynamo_fault(url, "ThrottlingException", op=..., match=..., times=2) as fault:`` - cleared on exit."""
+    armed = ArmedFault(dynamodb_url, inject_fault(dynamodb_url, code, **spec))
+    try:
+        yield armed
+    finally:
+        armed.clear()
 
 
 class LocalDynamoDB:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import os
 import time
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ class PlaygroundSettings:
             max_tokens=_int("PLAYGROUND_MAX_TOKENS", 1024),
             max_body_bytes=_int("PLAYGROUND_MAX_BODY_BYTES", 32 * 1024),
             client_ip_source=source,
-            ip_salt=os.environ.get("PLAYGROUND_IP_SALT", "bytespike-playground-v1"),
+            ip_salt=os.environ.get("PLAYGROUND_IP_SALT", ""),
             house_key_param=os.environ.get("PLAYGROUND_HOUSE_KEY_PARAM") or None,
             get_key_hint=os.environ.get("PLAYGROUND_GET_KEY_HINT")
             or "ask your ByteSpike operator for one (keys are created with the admin API)",
@@ -92,3 +94,25 @@ async def house_key() -> str | None:
     value = await asyncio.to_thread(fetch)
     _HOUSE_KEY = (value, now + _HOUSE_KEY_TTL)
     return value
+
+
+_LOCAL_SALT = "bytespike-playground-v1"
+
+
+async def ip_salt() -> str:
+    """The salt of the per-IP counters' hashes, secret per deployment.
+
+    ``PLAYGROUND_IP_SALT`` when set; else derived from the house key (an SSM SecureString on
+    AWS, so every deployment has its own without another secret to manage: a public salt
+    would let anyone who can read the table reverse the hashes over the 2^32 IPv4
+    addresses); the constant only when there is no house key either (then there are no
+    free runs to count). Rotating the house key starts the day's counters afresh.
+    """
+    configured = playground_settings().ip_salt
+    return configured or derive_ip_salt(await house_key())
+
+
+def derive_ip_salt(house_key: str | None) -> str:
+    if not house_key:
+        return _LOCAL_SALT
+    return hmac.new(house_key.encode(), b"bytespike playground ip salt v1", hashlib.sha256).hexdigest()

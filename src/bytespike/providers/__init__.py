@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 
+from bytespike import tracing
 from bytespike.catalog import Provider
 from bytespike.config import settings
-from bytespike.errors import GatewayError, Kind
+from bytespike.errors import GatewayError, Kind, register_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +54,20 @@ def accounts_for(provider: Provider) -> list[Account]:
     from ``UPSTREAM_<P>_API_KEY`` (+ ``UPSTREAM_<P>_BASE_URL``).
     """
     env_prefix = f"UPSTREAM_{provider.name.upper()}"
-    values = {**_secret_values(), **os.environ}
-    default_base = values.get(f"{env_prefix}_BASE_URL") or provider.base_url
-    listed = values.get(f"{env_prefix}_ACCOUNTS") or _file_accounts(values.get("UPSTREAM_ACCOUNTS_FILE"), provider.name)
+    secret = _secret_values()
+
+    def value(name: str) -> str | None:  # the environment wins over the secret (no copy of either)
+        found = os.environ.get(name)
+        return found if found is not None else secret.get(name)
+
+    default_base = value(f"{env_prefix}_BASE_URL") or provider.base_url
+    listed = value(f"{env_prefix}_ACCOUNTS") or _file_accounts(value("UPSTREAM_ACCOUNTS_FILE"), provider.name)
     if listed:
         return _parse_accounts(provider.name, listed, default_base)
-    key = values.get(f"{env_prefix}_API_KEY") or values.get(provider.key_env)
+    key = value(f"{env_prefix}_API_KEY") or value(provider.key_env)
     if not key:
         raise GatewayError(Kind.UPSTREAM, f"No upstream account is configured for provider '{provider.name}'.")
+    register_secret(key)  # never rendered in an error, whatever its shape (errors.redact)
     return [Account(provider=provider.name, name="default", base_url=default_base.rstrip("/"), api_key=key)]
 
 
@@ -68,6 +75,8 @@ def accounts_for(provider: Provider) -> list[Account]:
 def _parse_accounts(provider: str, raw: str, default_base: str) -> list[Account]:
     try:
         entries = json.loads(raw)
+        for e in entries:
+            register_secret(str(e.get("api_key") or ""))
         return [
             Account(provider=provider, name=str(e.get("name") or f"account-{i}"),
                     base_url=str(e.get("base_url") or default_base).rstrip("/"), api_key=str(e["api_key"]),
@@ -79,14 +88,26 @@ def _parse_accounts(provider: str, raw: str, default_base: str) -> list[Account]
 
 
 def _file_accounts(path: str | None, provider: str) -> str | None:
+    """The provider's list from the accounts file, re-read only when the file changes."""
     if not path:
         return None
     try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError as exc:
+        raise GatewayError(Kind.API, "UPSTREAM_ACCOUNTS_FILE is unreadable.") from exc
+    return _read_accounts_file(path, mtime).get(provider)
+
+
+@lru_cache(maxsize=8)
+def _read_accounts_file(path: str, mtime_ns: int) -> dict[str, str]:
+    try:
         with open(path) as fh:
-            entries = json.load(fh).get(provider)
+            entries = json.load(fh)
     except (OSError, ValueError) as exc:
         raise GatewayError(Kind.API, "UPSTREAM_ACCOUNTS_FILE is unreadable.") from exc
-    return json.dumps(entries) if entries else None
+    if not isinstance(entries, dict):
+        raise GatewayError(Kind.API, "UPSTREAM_ACCOUNTS_FILE is unreadable.")
+    return {name: json.dumps(listed) for name, listed in entries.items() if listed}
 
 
 class HttpClients:
@@ -172,14 +193,20 @@ async def send_post(account: Account, url: str, body: bytes, headers: dict[str, 
     """
     client = HTTP.get()
     request = client.build_request("POST", url, content=body, headers=headers)
-    try:
-        response = await client.send(request, stream=True)
-    except httpx.TimeoutException as exc:
-        raise GatewayError(Kind.TIMEOUT, "The upstream did not answer in time.", retry_after="2") from exc
-    except httpx.HTTPError as exc:
-        raise GatewayError(Kind.UPSTREAM, f"Could not reach the upstream ({type(exc).__name__}).", retry_after="1") from exc
-    if response.status_code >= 400:
-        raw = await response.aread()
-        await response.aclose()
-        raise upstream_error(account.provider, response.status_code, raw, response.headers)
-    return response
+    # Traced up to the response headers (the upstream's time to first byte); no query string.
+    target = request.url
+    with tracing.subsegment(target.host, http={"request": {"method": "POST", "url": f"{target.scheme}://{target.host}{target.path}"}},
+                            annotations={"provider": account.provider, "account": account.name}) as span:
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise GatewayError(Kind.TIMEOUT, "The upstream did not answer in time.", retry_after="2") from exc
+        except httpx.HTTPError as exc:
+            raise GatewayError(Kind.UPSTREAM, f"Could not reach the upstream ({type(exc).__name__}).", retry_after="1") from exc
+        if span is not None:
+            span.status(response.status_code)
+        if response.status_code >= 400:
+            raw = await response.aread()
+            await response.aclose()
+            raise upstream_error(account.provider, response.status_code, raw, response.headers)
+        return response

@@ -10,11 +10,13 @@ reads a JSON answer, ``download`` streams a result file from an absolute URL.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
 
 from bytespike.errors import GatewayError, Kind, kind_for_upstream_status
+from bytespike.http.fetch_guard import Fetched, FetchRefused, fetch
 from bytespike.providers import HTTP, Account, retry_after_of, upstream_message
 
 # Upstream error codes that are the gateway's own account problem, or a client mistake.
@@ -25,6 +27,8 @@ _CODE_KIND = {
     "RESOURCE_EXHAUSTED": Kind.RATE_LIMIT,
     "model_not_found": Kind.INVALID_REQUEST,
 }
+
+log = logging.getLogger("bytespike.media")
 
 Files = list[tuple[str, tuple[str, bytes, str]]]
 
@@ -111,22 +115,37 @@ async def call_json(account: Account, wire: str, method: str, path_or_url: str, 
     return await read_json(await open_(account, wire, method, path_or_url, **kwargs))
 
 
-async def download(url: str, account: Account | None, wire: str) -> httpx.Response:
-    """Open a result file for streaming. Provider-hosted URLs (Gemini files) need the key;
-    pre-signed URLs (Ark TOS) must not get it, so it is only sent to the provider's own host."""
-    client = HTTP.get()
-    headers: dict[str, str] = {}
-    if account is not None and httpx.URL(url).host == httpx.URL(account.base_url).host:
-        headers = auth_headers(account, wire)
+async def download(url: str, account: Account | None, wire: str) -> Fetched:
+    """Open a result file for streaming, through the SSRF guard (``http/fetch_guard.py``).
+
+    The URL comes from the upstream, so it is checked like any untrusted URL: http(s) only,
+    public addresses only (the provider's own configured origin excepted), redirects
+    re-checked, size and time capped. Provider-hosted URLs (Gemini files) need the key;
+    pre-signed URLs (Ark TOS) must not get it, so it is only sent to the provider's own
+    origin (same scheme, host and port as its base URL), never across a redirect.
+    """
+    trusted = account.base_url if account is not None else None
+    headers = auth_headers(account, wire) if account is not None else None
     try:
-        response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
+        response = await fetch(url, trusted_origin=trusted, headers=headers)
+    except FetchRefused as exc:
+        log.warning("refused to fetch a %s result URL on host %s: %s", wire, exc.host or "?", exc.reason)
+        raise GatewayError(Kind.UPSTREAM, "The upstream named a result URL outside the gateway's fetch policy; "
+                                          "it was not fetched.") from exc
     except httpx.HTTPError as exc:
         raise GatewayError(Kind.UPSTREAM, f"Could not fetch the result ({type(exc).__name__}).", retry_after="1") from exc
     if response.status_code >= 400:
-        raw = await response.aread()
-        await response.aclose()
+        try:
+            raw = await response.aread()
+        except FetchRefused:
+            raw = b""
+        finally:
+            await response.aclose()
         err = error_from_response(response.status_code, raw, response.headers)
         if response.status_code in (403, 404, 410):
             err = GatewayError(Kind.NOT_FOUND, "The result file is no longer available upstream (expired).")
         raise err
+    if response.status_code >= 300:  # a redirect without a Location, or 304: nothing to stream
+        await response.aclose()
+        raise GatewayError(Kind.UPSTREAM, f"The upstream answered HTTP {response.status_code} for the result file.")
     return response

@@ -9,6 +9,7 @@ before any byte has reached the client.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import random
@@ -49,11 +50,33 @@ class HealthCache:
     def __init__(self) -> None:
         self._entries: dict[str, tuple[dict[str, Health], float]] = {}
         self._errors: dict[tuple[str, str], int] = {}
+        self._refreshing: dict[str, asyncio.Task[dict[str, Health]]] = {}
 
-    async def get(self, provider: str) -> dict[str, Health]:
+    async def get(self, provider: str, *, wait: bool = True) -> dict[str, Health]:
+        """The provider's account health, at most ``HEALTH_CACHE_SECONDS`` old.
+
+        ``wait=False`` (a pool of one account, which has nothing to fail over to) never puts
+        the read before the upstream call: a stale or missing entry is served as is (missing
+        = healthy) and refreshed in the background, so an operator's disable takes effect
+        one request later instead of costing every request a serialised Query.
+        """
         hit = self._entries.get(provider)
         if hit is not None and time.monotonic() - hit[1] < HEALTH_CACHE_SECONDS:
             return hit[0]
+        if wait:
+            return await self._fetch(provider)
+        if provider not in self._refreshing:
+            task = asyncio.create_task(self._fetch(provider))
+            self._refreshing[provider] = task
+            task.add_done_callback(lambda t: self._refreshed(provider, t))
+        return hit[0] if hit is not None else {}
+
+    def _refreshed(self, provider: str, task: asyncio.Task[dict[str, Health]]) -> None:
+        self._refreshing.pop(provider, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background health read for %s failed: %r", provider, task.exception())
+
+    async def _fetch(self, provider: str) -> dict[str, Health]:
         resp = await dynamo().call(
             "query",
             TableName=settings().accounts_table,
@@ -142,7 +165,7 @@ async def open_with_failover(
 ) -> tuple[httpx.Response, Account]:
     """Try accounts in order; fail over on retryable errors before any byte reaches the client."""
     accounts = accounts_for(provider)
-    health = await HEALTH.get(provider.name)
+    health = await HEALTH.get(provider.name, wait=len(accounts) > 1)
     now = time.time()
     weights = {a.name: a.weight for a in accounts}
     priorities = {a.name: a.priority for a in accounts}

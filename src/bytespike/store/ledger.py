@@ -9,6 +9,8 @@ holds whose function died. Invariant, per org:
 from __future__ import annotations
 
 import hashlib
+import logging
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +21,8 @@ from botocore.exceptions import ClientError
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
 from bytespike.store.dynamo import CALLS, cancellation_codes, dynamo, from_item, n, s, to_item
+
+log = logging.getLogger("bytespike.ledger")
 
 HELD, SETTLED, FAILED, EXPIRED = "HELD", "SETTLED", "FAILED", "EXPIRED"
 FINAL_STATES = (SETTLED, FAILED, EXPIRED)
@@ -58,7 +62,8 @@ class Hold:
     modality: str = "chat"
 
 
-def _hold_items(h: Hold, now: float) -> list[dict[str, Any]]:
+def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str, Any]]:
+    """The hold transaction; ``token`` marks the reservation as this attempt's (see :func:`place_hold`)."""
     cfg = settings()
     items: list[dict[str, Any]] = [
         {
@@ -90,6 +95,7 @@ def _hold_items(h: Hold, now: float) -> list[dict[str, Any]]:
                         "expires_at": int(now) + cfg.hold_deadline_seconds,
                         "open_shard": shard_of(h.reservation_id, cfg.reservation_shards),
                         "quota_period": h.quota_period if h.quota is not None else None,
+                        "hold_token": token,
                     }
                 ),
                 "ConditionExpression": "attribute_not_exists(id)",
@@ -120,10 +126,29 @@ async def place_hold(h: Hold) -> None:
     """Reserve ``h.amount`` credits atomically, or raise billing/conflict. Nothing is held on failure."""
     if h.quota is not None and h.amount > h.quota:
         raise GatewayError(Kind.BILLING, f"This request may cost up to {h.amount} credits, more than the key's quota of {h.quota} per period.")
+    # One token per hold: DynamoDB makes a replayed TransactWriteItems with the same ClientRequestToken a
+    # no-op success for 10 minutes, so a retry of a transaction that committed but whose reply was lost
+    # (a 500, a dropped connection) does not fail on its own Put. moto ignores the token, and the window
+    # can pass, so the reservation carries it too and a ConditionalCheckFailed on the Put is checked
+    # against it (issue #10: such a retry used to answer 409 and leave the hold to the sweeper).
+    token = secrets.token_hex(16)
     try:
-        await dynamo().call("transact_write_items", TransactItems=_hold_items(h, time.time()))
+        await dynamo().call("transact_write_items", TransactItems=_hold_items(h, time.time(), token),
+                            ClientRequestToken=token)
     except ClientError as exc:
+        codes = cancellation_codes(exc)
+        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed" and await _is_our_hold(h, token):
+            return
         raise _hold_error(exc, h) from exc
+
+
+async def _is_our_hold(h: Hold, token: str) -> bool:
+    """The reservation exists: did an earlier attempt of this very hold commit it?"""
+    existing = await get_reservation(h.reservation_id)
+    if existing is not None and existing.get("hold_token") == token:
+        log.warning("hold %s: an earlier attempt had committed (reply lost); not held twice", h.reservation_id)
+        return True
+    return False
 
 
 def _hold_error(exc: ClientError, h: Hold) -> Exception:
@@ -146,8 +171,13 @@ def _hold_error(exc: ClientError, h: Hold) -> Exception:
 
 
 async def settle(reservation_id: str, *, cost: int, usage: dict[str, Any], status: str, detail: str = "") -> bool:
-    """HELD -> SETTLED (cost) or FAILED (0). False if the hold was already expired by the sweeper."""
+    """HELD -> SETTLED (cost) or FAILED (0). False if the hold was already expired by the sweeper.
+
+    Raises (``GatewayError`` overloaded after the retries, or the store's error) when the update could
+    not be made: the reservation then stays HELD and the sweeper expires it at cost 0.
+    """
     state = SETTLED if status == "ok" else FAILED
+    settled_at = int(time.time() * 1000)  # also this settle's mark: a retry can recognise its own commit
     try:
         await dynamo().call(
             "update_item",
@@ -160,7 +190,7 @@ async def settle(reservation_id: str, *, cost: int, usage: dict[str, Any], statu
                 ":st": s(state),
                 ":c": n(cost),
                 ":u": {"M": to_item(usage)},
-                ":t": n(int(time.time() * 1000)),
+                ":t": n(settled_at),
                 ":o": s(detail or status),
                 ":held": s(HELD),
             },
@@ -168,7 +198,11 @@ async def settle(reservation_id: str, *, cost: int, usage: dict[str, Any], statu
         return True
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return False
+            # Not HELD any more: expired by the sweeper, or an earlier attempt of this call committed and
+            # its reply was lost (issue #10) - then the stored state is exactly ours.
+            current = await get_reservation(reservation_id)
+            return bool(current and current.get("state") == state and current.get("settled_at") == settled_at
+                        and int(current.get("cost") or 0) == cost)
         raise
 
 
@@ -293,10 +327,17 @@ def expire_stale(client: Any, now: float | None = None, grace_seconds: int = 120
             page = client.query(**kwargs)
             for raw in page.get("Items", []):
                 res = from_item(raw)
-                if res["state"] == HELD:
-                    counts["expired"] += _expire_one(client, res["id"], now)
-                elif now - int(res["expires_at"]) > grace_seconds and release(client, res, now):
-                    counts["released"] += 1
+                try:
+                    if res["state"] == HELD:
+                        counts["expired"] += _expire_one(client, res["id"], now)
+                    elif now - int(res["expires_at"]) > grace_seconds and release(client, res, now):
+                        counts["released"] += 1
+                except ClientError as exc:
+                    # One item the store refuses (throttled, conflicting) must not stop the sweep of the
+                    # others; it is still open, so the next sweep retries it (issue #10).
+                    counts["failed"] = counts.get("failed", 0) + 1
+                    log.warning("sweeper: %s on %s; retried next sweep", exc.response.get("Error", {}).get("Code"),
+                                res["id"])
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -383,3 +424,23 @@ def top_up(client: Any, org_id: str, amount: int, topup_id: str) -> bool:
 def get_wallet(client: Any, org_id: str) -> dict[str, Any] | None:
     item = client.get_item(TableName=settings().accounts_table, Key=wallet_key(org_id), ConsistentRead=True).get("Item")
     return from_item(item) if item else None
+
+
+def request_view(res: dict[str, Any]) -> dict[str, Any]:
+    """The shape of GET /v1/usage/{request_id}: one request's reservation, as its key may see it."""
+    return {
+        "request_id": res["request_id"],
+        "model": res.get("model"),
+        "provider": res.get("provider"),
+        "surface": res.get("surface"),
+        "modality": res.get("modality", "chat"),
+        "key_id": res.get("key_id"),
+        "member_id": res.get("member_id"),
+        "state": res["state"],
+        "outcome": res.get("outcome"),
+        "hold": res["hold"],
+        "credits": res.get("cost", 0) if res["state"] != HELD else None,
+        "released": bool(res.get("released")),
+        "usage": res.get("usage") or {},
+        "created_at": res.get("created_at"),
+    }

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
 import httpx
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -28,7 +27,15 @@ from bytespike.catalog import Model, Provider, UnitPrice, catalog
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import auth
-from bytespike.gateway.pipeline import Call, hold_and_open, new_request_id, request_id_for, settle_failure
+from bytespike.gateway.pipeline import (
+    Call,
+    billed_credits,
+    hold_and_open,
+    new_request_id,
+    request_id_for,
+    settle_failure,
+    settle_ok,
+)
 from bytespike.http.render import base_headers, error_response, json_response, parse_json_object, read_body
 from bytespike.providers import Account, accounts_for
 from bytespike.store import ledger
@@ -305,14 +312,8 @@ async def overlap_open(call: Call, opener: Callable[[], Awaitable[httpx.Response
 
 async def settle_units(call: Call, cost: int, usage: dict[str, Any], outcome: str = "ok") -> int:
     """HELD -> SETTLED at the unit cost, capped at the hold (estimated_credits is a ceiling)."""
-    if cost > call.hold:
-        log.warning("cost %s above hold %s for %s; billed the hold", cost, call.hold, call.request_id)
-        cost = call.hold
-    call.cost = cost
-    if call.held and not call.settled:
-        with anyio.CancelScope(shield=True):
-            call.settled = True
-            await ledger.settle(call.reservation_id, cost=cost, usage=usage, status="ok", detail=outcome)
+    cost = billed_credits(call, None, cost)
+    await settle_ok(call, cost, usage, outcome)
     return cost
 
 

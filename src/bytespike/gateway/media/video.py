@@ -35,6 +35,7 @@ from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import auth
 from bytespike.gateway.media import common as c
 from bytespike.gateway.pipeline import Call
+from bytespike.http.fetch_guard import FetchRefused
 from bytespike.providers import Account, accounts_for
 from bytespike.providers import media as up
 from bytespike.store import ledger
@@ -251,15 +252,23 @@ async def video_content(request: Request, video_id: str) -> Response:
 
         async def body() -> Any:
             try:
-                async for chunk in upstream.aiter_raw():
+                async for chunk in upstream.iter_bytes():  # cut at the fetch guard's size and time limits
                     yield chunk
+            except FetchRefused as exc:
+                log.warning("video %s download cut: %s", video_id, exc.reason)
+                raise  # abort the response: a truncated file must not look complete
             finally:
                 await upstream.aclose()
 
-        headers = {**ctx.headers(), "content-disposition": f'attachment; filename="{video_id}.mp4"'}
-        if upstream.headers.get("content-length"):
-            headers["content-length"] = upstream.headers["content-length"]
-        return StreamingResponse(body(), media_type=upstream.headers.get("content-type", "video/mp4"), headers=headers)
+        headers = {**ctx.headers(), "content-disposition": f'attachment; filename="{video_id}.mp4"',
+                   "x-content-type-options": "nosniff"}
+        length = upstream.headers.get("content-length")
+        if length and length.isdigit():
+            headers["content-length"] = length
+        # The upstream does not choose how a browser treats the bytes: video/* or a download.
+        ctype = upstream.headers.get("content-type", "video/mp4").split(";", 1)[0].strip().lower()
+        media_type = ctype if ctype.startswith("video/") else "application/octet-stream"
+        return StreamingResponse(body(), media_type=media_type, headers=headers)
     except GatewayError as err:
         return ctx.error(err)
 
