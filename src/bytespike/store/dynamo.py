@@ -20,7 +20,13 @@ from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from bytespike import tracing
 from bytespike.config import settings
@@ -44,6 +50,7 @@ def _boto_config() -> Any:  # botocore.config.Config; boto3/botocore.session loa
     )
 
 
+_TRANSPORT_ERRORS = (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError, ConnectionClosedError)
 _RETRYABLE = {
     "TransactionConflict",
     # A single-item write (the settle's UpdateItem) racing a transaction on the same item gets this
@@ -278,6 +285,15 @@ async def with_retries[T](fn: Callable[[], Awaitable[T]], op: str, attempts: int
             if attempt == attempts - 1:
                 raise GatewayError(
                     Kind.OVERLOADED, "The credit ledger is busy; retry shortly.", retry_after="1"
+                ) from exc
+            await asyncio.sleep(delay * (1 + random.random()))
+            delay *= 3
+        except _TRANSPORT_ERRORS as exc:
+            # No answer: the write may or may not have committed. Retrying is safe (a hold's
+            # ClientRequestToken and a settle's read-back recognise their own committed write).
+            if attempt == attempts - 1:
+                raise GatewayError(
+                    Kind.OVERLOADED, "The credit ledger did not answer; retry shortly.", retry_after="1"
                 ) from exc
             await asyncio.sleep(delay * (1 + random.random()))
             delay *= 3
