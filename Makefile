@@ -86,6 +86,12 @@ sam-build: $(SAMVENV)/.installed
 	@for d in MessagesFunction ChatFunction PlaygroundFunction ReleaseFunction SweeperFunction EmbeddingsFunction RerankFunction ImagesFunction AudioFunction VideoFunction VideoPollFunction SharedLayer; do test -d .aws-sam/build/$$d || { echo "missing build output $$d"; exit 1; }; done
 	@test -d .aws-sam/build/SharedLayer/python/bytespike || { echo "layer lacks the bytespike package"; exit 1; }
 
+# ---------------------------------------------------------------- soak (docs/LOAD.md)
+# The long form of tests/soak: mixed traffic on 3 orgs / 30 keys with faults injected, then an exact
+# reconciliation; rewrites the report section of docs/LOAD.md.
+soak: venv
+	$(PY) -m bench.soak --duration $${SOAK_SECONDS:-600} --requests 20000 --concurrency 32
+
 # ---------------------------------------------------------------- benchmarks (docs/BENCHMARKS.md)
 BENCHVENV := .venv-bench
 LITELLMVENV := .venv-litellm
