@@ -831,9 +831,9 @@ def reconcile(stack: Stack, keys: list[KeyInfo], results: list[Result], timeout:
     checks.append(Check("successes cost > 0", all(c > 0 for c in ok_costs), f"{len(ok_costs)} successes"))
     over, under = abort_billing(results, by_id)
     checks.append(Check("aborted streams: billed output <= what reached the client", not over,
-                        f"{len(over)} over-billed, e.g. {'; '.join(over[:3])}" if over else "", blocking=False))
+                        f"{len(over)} over-billed, e.g. {'; '.join(over[:3])}" if over else ""))
     checks.append(Check("aborted streams: billed output >= what reached the client", not under,
-                        f"{len(under)} under-billed, e.g. {'; '.join(under[:3])}" if under else "", blocking=False))
+                        f"{len(under)} under-billed, e.g. {'; '.join(under[:3])}" if under else ""))
     aborted = [by_id[r.obs.request_id] for r in results if r.outcome == "client_abort" and r.obs.request_id in by_id]
     totals["aborted_billed"] = sum(int(x.get("cost") or 0) for x in aborted)
     totals["aborted_client_aborted"] = sum(x.get("outcome") == "client_aborted" for x in aborted)

@@ -164,6 +164,15 @@ def estimate_openai_input_tokens(request: dict[str, Any]) -> int:
     return int(size / BYTES_PER_TOKEN_UPPER) + fixed + 16
 
 
+BYTES_PER_TOKEN_TYPICAL = 4.0  # prose with real tokenizers; used where a fair figure beats a ceiling
+
+
+def typical_input_tokens(upper_estimate: int) -> int:
+    """A fair input count from the upper-leaning estimate, for an upstream that never reported
+    one (a stream aborted before an OpenAI-format upstream's final usage chunk)."""
+    return int(upper_estimate * BYTES_PER_TOKEN_UPPER / BYTES_PER_TOKEN_TYPICAL)
+
+
 def hold_credits(model: Model, request: dict[str, Any], *, input_tokens: int, cache_ttl: str | None) -> int:
     """The hold: every input token at its dearest possible rate plus all of ``max_tokens`` as output.
 

@@ -8,17 +8,17 @@ re-encoded; ``error`` events are re-rendered in the gateway's vocabulary.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bytespike.billing import Usage, price_usage
 from bytespike.errors import GatewayError, anthropic_body
-from bytespike.gateway.pipeline import Call, StreamTranslator, merge_usage
+from bytespike.gateway.pipeline import Call, StreamTranslator, delivered_tokens, merge_usage
 from bytespike.providers.anthropic import error_from_event
 from bytespike.sse import SSEEvent, anthropic_frame
 
-# Frame overhead of a content_block_delta around its text, used to size delivered output.
-_DELTA_OVERHEAD = 64
-_BYTES_PER_OUTPUT_TOKEN = 4
+# The output text of a content_block_delta, sized for abort billing without decoding the frame.
+_DELTA_TEXT = re.compile(rb'"(?:text|thinking|partial_json)":\s*"((?:[^"\\]|\\.)*)"')
 
 
 class AnthropicPassthrough(StreamTranslator):
@@ -28,6 +28,7 @@ class AnthropicPassthrough(StreamTranslator):
         self._usage_raw: dict[str, Any] = {}
         self.completed = False
         self.delivered_output_tokens = 0
+        self._delivered_chars = 0
         self.delivered_content = False
         self.upstream_error: GatewayError | None = None
         self._rename = call.model.upstream_model != call.model.id
@@ -36,7 +37,8 @@ class AnthropicPassthrough(StreamTranslator):
         name = ev.event
         if name == "content_block_delta":
             self.delivered_content = True
-            self.delivered_output_tokens += max(1, (len(ev.data) - _DELTA_OVERHEAD) // _BYTES_PER_OUTPUT_TOKEN)
+            self._delivered_chars += sum(len(t) for t in _DELTA_TEXT.findall(ev.raw))
+            self.delivered_output_tokens = delivered_tokens(self._delivered_chars)
             return ev.raw + b"\n\n"
         if name == "message_start":
             data = json.loads(ev.data)
@@ -51,6 +53,7 @@ class AnthropicPassthrough(StreamTranslator):
             data = json.loads(ev.data)
             merge_usage(self._usage_raw, data.get("usage"))
             self.usage = Usage.from_anthropic(self._usage_raw)
+            self.usage_final = True
             usage_out = data.setdefault("usage", {})
             usage_out["credits"] = min(price_usage(self.call.model.price, self.usage), self.call.hold)
             return anthropic_frame("message_delta", data)

@@ -16,8 +16,10 @@ from bytespike.gateway.crossing import SSE_HEADERS, translation_error
 from bytespike.gateway.pipeline import (
     Call,
     StreamTranslator,
+    anthropic_delta_chars,
     billed_json,
     call_headers,
+    delivered_tokens,
     hold_and_open,
     open_pooled,
     relay,
@@ -36,8 +38,6 @@ from bytespike.translate import (
     gemini_response_to_anthropic,
     openai_request_to_anthropic,
 )
-
-_BYTES_PER_OUTPUT_TOKEN = 4
 
 
 def _to_gemini(call: Call, anthropic_body: dict[str, Any]) -> tuple[bytes, GeminiContext]:
@@ -64,6 +64,7 @@ class _GeminiEvents:
         self.usage = Usage()
         self.completed = False
         self.delivered_output_tokens = 0
+        self._delivered_chars = 0
         self.delivered_content = False
         self.upstream_error: GatewayError | None = None
 
@@ -73,12 +74,14 @@ class _GeminiEvents:
             self.upstream_error = gemini.error_from_chunk(chunk)
             return []
         events = self.gemini.feed(chunk)
-        if self.gemini.usage_reported:
+        if self.gemini.usage_reported:  # Gemini's usageMetadata is cumulative: final only with the finishReason
             self.usage = Usage.from_anthropic(self.gemini.usage)
-        for name, _ in events:
+            self.usage_final = self.gemini.finish_reason is not None
+        for name, data in events:
             if name == "content_block_delta":
                 self.delivered_content = True
-                self.delivered_output_tokens += max(1, len(ev.data) // (_BYTES_PER_OUTPUT_TOKEN * 4))
+                self._delivered_chars += anthropic_delta_chars(data.get("delta") or {})
+                self.delivered_output_tokens = delivered_tokens(self._delivered_chars)
         return events
 
     def on_eof(self) -> None:

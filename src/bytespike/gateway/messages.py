@@ -74,7 +74,7 @@ async def create_message(request: Request) -> Response:
         estimated = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=cache_ttl_hint(raw))
         request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
-                    reservation_id=request_id, idempotent=idempotent)
+                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens)
         wire = catalog().provider_of(model).wire
         if wire == "openai":
             return await messages_via_openai(request, call, body, input_tokens)

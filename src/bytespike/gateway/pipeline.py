@@ -20,7 +20,7 @@ import anyio
 import httpx
 from starlette.responses import Response
 
-from bytespike.billing import Usage, price_usage
+from bytespike.billing import Usage, price_usage, typical_input_tokens
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import observe
@@ -61,6 +61,7 @@ class Call:
     cost: int = 0
     account: str = ""  # the upstream account that served the call (logs only, never sent to clients)
     fallback_from: str | None = None  # the model asked for, when the catalog's fallback served it
+    input_estimate: int = 0  # the local (upper-leaning) input-token estimate the hold was sized with
 
     def hold_record(self, modality: str = "chat") -> ledger.Hold:
         period = ledger.period_label(self.key.quota_period) if self.key.quota is not None and self.key.quota_period else None
@@ -285,6 +286,7 @@ class StreamTranslator:
     """
 
     usage: Usage
+    usage_final: bool = False  # the upstream's final usage was seen (after all content, in every protocol)
     completed: bool
     delivered_output_tokens: int
     delivered_content: bool
@@ -371,20 +373,38 @@ async def relay(
 
 
 async def _settle_client_abort(call: Call, translator: StreamTranslator) -> None:
+    """Bill an aborted stream for what the client received (nothing if no content).
+
+    Output: the upstream's final count when it was seen (it comes after all content), else
+    the tokens delivered, sized from the delta text the client got (``delivered_tokens``);
+    the usage seen before the end is a placeholder (Claude's ``message_start`` says 1).
+    Input: the upstream's count when it reported one (Claude does at the start), else the
+    local estimate at a typical 4 bytes per token (OpenAI-format upstreams report the
+    prompt only in the final chunk), never above the hold's estimate.
+    """
     if not translator.delivered_content:
         await settle_failure(call, GatewayError(Kind.API, "client disconnected before any content"))
         return
     seen = translator.usage
+    output = seen.output if translator.usage_final and seen.output else translator.delivered_output_tokens
     usage = Usage(
-        input=seen.input,
-        output=min(seen.output or translator.delivered_output_tokens, translator.delivered_output_tokens)
-        if seen.output
-        else translator.delivered_output_tokens,
+        input=seen.input or typical_input_tokens(call.input_estimate),
+        output=output,
         cache_write_5m=seen.cache_write_5m,
         cache_write_1h=seen.cache_write_1h,
         cache_read=seen.cache_read,
     )
     await settle_success(call, usage, outcome="client_aborted")
+
+
+def delivered_tokens(chars: int) -> int:
+    """Output tokens for ``chars`` characters of delivered delta text (~4 per token, at least 1)."""
+    return max(1, -(-chars // 4))
+
+
+def anthropic_delta_chars(delta: dict[str, Any]) -> int:
+    """Characters of output in one Anthropic ``content_block_delta`` delta (text, thinking, tool JSON)."""
+    return sum(len(v) for k in ("text", "thinking", "partial_json") if isinstance(v := delta.get(k), str))
 
 
 def merge_usage(base: dict[str, Any], update: dict[str, Any] | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bytespike.billing import Usage, price_usage
 from bytespike.errors import GatewayError, anthropic_body, openai_body
-from bytespike.gateway.pipeline import Call, StreamTranslator
+from bytespike.gateway.pipeline import Call, StreamTranslator, anthropic_delta_chars, delivered_tokens
 from bytespike.providers.anthropic import error_from_event
 from bytespike.providers.openai import error_from_chunk
 from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, dumps, openai_frame
@@ -23,8 +23,6 @@ from bytespike.translate import (
     openai_usage_to_anthropic,
 )
 
-_BYTES_PER_OUTPUT_TOKEN = 4
-_CHUNK_OVERHEAD = 150  # a chat.completion.chunk's JSON around its delta text
 _NONEMPTY_CONTENT = re.compile(rb'"(?:reasoning_)?content":\s*"[^"]')
 _DELTA_TEXT = re.compile(rb'"(?:reasoning_content|content|arguments)":\s*"((?:[^"\\]|\\.)*)"')
 
@@ -89,6 +87,7 @@ class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
                 return b""
             if chunk.get("usage"):
                 self.usage = Usage.from_anthropic(openai_usage_to_anthropic(chunk["usage"]))
+                self.usage_final = True
                 if not chunk.get("choices"):
                     self._usage_chunk = chunk  # sent by finish(), with credits
                     return b""
@@ -96,7 +95,7 @@ class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
             # Estimate from the delta text itself (the chunk's JSON envelope is not output).
             self.delivered_content = True
             self._delivered_bytes += sum(len(t) for t in _DELTA_TEXT.findall(raw))
-            self.delivered_output_tokens = max(1, -(-self._delivered_bytes // _BYTES_PER_OUTPUT_TOKEN))
+            self.delivered_output_tokens = delivered_tokens(self._delivered_bytes)
         if self._rename is not None:
             raw = raw.replace(*self._rename)
         return raw + b"\n\n"
@@ -121,6 +120,7 @@ class AnthropicToOpenAI(OpenAIFrames, StreamTranslator):
         self.usage = Usage()
         self.completed = False
         self.delivered_output_tokens = 0
+        self._delivered_chars = 0
         self.delivered_content = False
         self.upstream_error: GatewayError | None = None
 
@@ -137,7 +137,10 @@ class AnthropicToOpenAI(OpenAIFrames, StreamTranslator):
             self.usage = Usage.from_anthropic(self.machine.usage)
         if name == "content_block_delta":
             self.delivered_content = True
-            self.delivered_output_tokens += max(1, (len(ev.data) - 64) // _BYTES_PER_OUTPUT_TOKEN)
+            self._delivered_chars += anthropic_delta_chars(data.get("delta") or {})
+            self.delivered_output_tokens = delivered_tokens(self._delivered_chars)
+        elif name == "message_delta":
+            self.usage_final = True
         elif name == "message_stop":
             self.completed = True
         return b"".join(openai_frame(c) for c in chunks)
@@ -161,6 +164,7 @@ class OpenAIToAnthropic(AnthropicFrames, StreamTranslator):
         self.usage = Usage()
         self.completed = False
         self.delivered_output_tokens = 0
+        self._delivered_chars = 0
         self.delivered_content = False
         self.upstream_error: GatewayError | None = None
 
@@ -175,10 +179,12 @@ class OpenAIToAnthropic(AnthropicFrames, StreamTranslator):
         events = self.machine.feed(chunk)
         if self.machine.usage_reported:
             self.usage = Usage.from_anthropic(self.machine.usage)
-        for name, _ in events:
+            self.usage_final = True  # OpenAI-format upstreams report usage once, in the last chunk
+        for name, data in events:
             if name == "content_block_delta":
                 self.delivered_content = True
-                self.delivered_output_tokens += max(1, (len(ev.data) - _CHUNK_OVERHEAD) // _BYTES_PER_OUTPUT_TOKEN)
+                self._delivered_chars += anthropic_delta_chars(data.get("delta") or {})
+                self.delivered_output_tokens = delivered_tokens(self._delivered_chars)
         return b"".join(anthropic_frame(name, data) for name, data in events)
 
     def finish(self, cost: int) -> bytes:
