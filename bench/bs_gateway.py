@@ -10,7 +10,7 @@ another service on AWS. The full billing path runs: auth (key cache), hold, sett
 Two read-only endpoints for the harness:
   GET /_local/stats    the same JSON as the local stack's (``dynamodb_calls`` from
                        ``bytespike.store.dynamo.CALLS``)
-  GET /_bench/upstream?since=T when each upstream request was handed to httpx
+  GET /_bench/upstream?since=T when each upstream request was handed to the HTTP client
   GET /_bench/dynamo?since=T   every DynamoDB call since T: [op, start, end] in
                        ``time.perf_counter`` seconds (CLOCK_MONOTONIC, comparable across
                        processes), recorded by wrapping ``AsyncDynamo.call`` in this
@@ -20,6 +20,7 @@ Two read-only endpoints for the harness:
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import time
@@ -27,7 +28,7 @@ from collections import deque
 from typing import Any
 
 EVENTS: deque[tuple[str, float, float]] = deque(maxlen=400_000)
-UPSTREAM: deque[float] = deque(maxlen=400_000)  # when each upstream request was handed to httpx
+UPSTREAM: deque[float] = deque(maxlen=400_000)  # when each upstream request was handed to the HTTP client
 
 
 class CpuSampler:
@@ -96,15 +97,16 @@ def instrument() -> None:
 
     dmod.AsyncDynamo.call = call  # type: ignore[method-assign]
 
-    import httpx
+    import bytespike.providers as providers
 
-    send = httpx.AsyncClient.send
+    send_post = providers.send_post
 
-    async def timed_send(self: Any, request: Any, **kwargs: Any) -> Any:
+    async def timed_send(*args: Any, **kwargs: Any) -> Any:
         UPSTREAM.append(time.perf_counter())
-        return await send(self, request, **kwargs)
+        return await send_post(*args, **kwargs)
 
-    httpx.AsyncClient.send = timed_send  # type: ignore[method-assign]
+    for module in (providers, *(importlib.import_module(f"bytespike.providers.{m}") for m in ("anthropic", "openai", "gemini"))):
+        module.send_post = timed_send  # type: ignore[attr-defined]
 
 
 class BenchApp:

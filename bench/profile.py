@@ -16,7 +16,9 @@ kernel's send/recv or uvloop's C code are charged to the Python code that called
      serialisation + parameter validation (serialize.py, validate.py), response parsing
      (parsers.py), HTTP transport (aiohttp, aiobotocore/httpsession.py), other botocore
      (event hooks, endpoint, user agent, retries, model lookups);
-  2. any frame in httpx/httpcore (h11 under httpcore included) -> "httpx upstream client";
+  2. aiohttp under bytespike/providers -> "upstream client (aiohttp)" (the chat upstreams);
+     aiohttp with no caller frame (its protocol callbacks) -> "aiohttp I/O callbacks";
+     any frame in httpx/httpcore -> "httpx upstream client" (media upstreams);
   3. any frame in pydantic -> "pydantic validation";
   4. else the leaf-most non-stdlib frame decides: uvicorn httptools/h11 protocol ->
      "uvicorn + httptools" / "uvicorn + h11"; starlette/fastapi -> "FastAPI/Starlette";
@@ -66,6 +68,11 @@ def categorize(stack: list[str]) -> tuple[str, str]:
     if any(f.startswith("_LeanDynamo.") for f in stack) and not any(
             x in f for f in files for x in ("/aiohttp/", "/yarl/", "/multidict/", "/aiohappyeyeballs/")):
         return "DynamoDB client: SigV4 + JSON (store/dynamo.py)", leaf
+    aio = any(f.startswith(("/aiohttp/", "/yarl/", "/multidict/", "/aiohappyeyeballs/")) for f in files)
+    if aio and any(f.startswith("/bytespike/providers/") for f in files):
+        return "upstream client (aiohttp)", leaf
+    if aio and not any(f.startswith(("/bytespike/store/", "/aiobotocore/", "/botocore/")) for f in files):
+        return "aiohttp I/O callbacks (upstream + DynamoDB)", leaf
     if any(x in f for f in files for x in ("/aiobotocore/", "/botocore/", "/aiohttp/", "/aioboto3/")):
         for f in reversed(files):
             if f.startswith("/botocore/"):

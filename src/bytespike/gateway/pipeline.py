@@ -14,10 +14,9 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
-import httpx
 from starlette.responses import Response
 
 from bytespike.billing import Usage, price_usage, typical_input_tokens
@@ -25,7 +24,7 @@ from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import observe
 from bytespike.http.render import base_headers
-from bytespike.providers import Account, pool
+from bytespike.providers import Account, UpstreamResponse, pool
 from bytespike.sse import SSEEvent, SSEParser, dumps
 from bytespike.store import ledger
 from bytespike.store.keys import KeyRecord
@@ -95,9 +94,15 @@ def request_id_for(key: KeyRecord, idempotency_key: str | None) -> tuple[str, bo
     return f"req_idem_{h}", True
 
 
-async def hold_and_open(
-    call: Call, open_upstream: Callable[[], Awaitable[httpx.Response]], modality: str = "chat"
-) -> httpx.Response:
+class Upstream(Protocol):
+    """An upstream response whose body is still to be read (chat: aiohttp's; media: httpx's)."""
+
+    async def aclose(self) -> None: ...
+
+
+async def hold_and_open[R: Upstream](
+    call: Call, open_upstream: Callable[[], Awaitable[R]], modality: str = "chat"
+) -> R:
     """Place the hold and open the upstream, overlapped when it is safe to."""
     serial = call.idempotent or _SERIAL_HOLDS.get(call.key.org_id, 0) > time.monotonic()
     if serial:
@@ -125,8 +130,8 @@ async def hold_and_open(
 
 
 async def open_pooled(
-    call: Call, send: Callable[[Account, Model], Awaitable[httpx.Response]], session: str | None = None
-) -> httpx.Response:
+    call: Call, send: Callable[[Account, Model], Awaitable[UpstreamResponse]], session: str | None = None
+) -> UpstreamResponse:
     """Open the upstream through the model's account pool (failover before the first byte).
 
     If that fails for a reason another model could avoid and the catalog names a
@@ -180,7 +185,7 @@ async def _place(call: Call, modality: str) -> None:
     call.held = True
 
 
-async def _close_quietly(task: asyncio.Future[httpx.Response]) -> None:
+async def _close_quietly(task: asyncio.Future[Any]) -> None:
     try:
         resp = await task
     except BaseException:
@@ -313,7 +318,7 @@ class StreamTranslator:
 
 
 async def relay(
-    call: Call, upstream: httpx.Response, translator: StreamTranslator, *, ping_interval: float
+    call: Call, upstream: UpstreamResponse, translator: StreamTranslator, *, ping_interval: float
 ) -> AsyncIterator[bytes]:
     """Relay upstream SSE to the client; settle exactly once however the stream ends."""
     parser = SSEParser()
@@ -357,10 +362,7 @@ async def relay(
         outcome = "ok"
         if tail:
             yield tail
-    except (httpx.HTTPError, GatewayError) as exc:
-        err = exc if isinstance(exc, GatewayError) else GatewayError(
-            Kind.UPSTREAM, f"The upstream stream failed: {type(exc).__name__}."
-        )
+    except GatewayError as err:  # the upstream's body failures arrive as the gateway's kinds (UpstreamResponse)
         outcome = "upstream_error"
         await settle_failure(call, err)
         yield translator.error_frame(err)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -144,7 +146,7 @@ class HttpClients:
 HTTP = HttpClients()
 
 
-def retry_after_of(headers: httpx.Headers) -> str | None:
+def retry_after_of(headers: Mapping[str, str]) -> str | None:
     for name in ("retry-after", "retry-after-ms"):
         value = headers.get(name)
         if value:
@@ -175,7 +177,7 @@ def upstream_message(body: bytes) -> tuple[str | None, Any]:
     return parsed.get("message"), parsed
 
 
-def upstream_error(provider: str, status: int, raw: bytes, headers: httpx.Headers) -> GatewayError:
+def upstream_error(provider: str, status: int, raw: bytes, headers: Mapping[str, str]) -> GatewayError:
     """Any provider's error response -> the gateway's vocabulary (``translate.errors_map``)."""
     from bytespike.translate.errors_map import map_upstream_error
 
@@ -185,28 +187,116 @@ def upstream_error(provider: str, status: int, raw: bytes, headers: httpx.Header
     return err
 
 
-async def send_post(account: Account, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+class UpstreamResponse:
+    """An upstream chat response, headers in, body unread: what the pipeline and relay use.
+
+    aiohttp underneath (the chat request path's one HTTP client): for a streamed POST it
+    costs ~0.2 CPU-ms where httpx cost ~1.1 (docs/BENCHMARKS.md), which on one event loop is
+    also time to first token. Body failures surface as the gateway's own kinds.
+    """
+
+    __slots__ = ("_resp", "headers", "status_code")
+
+    def __init__(self, resp: Any) -> None:
+        self._resp = resp
+        self.status_code: int = resp.status
+        self.headers: Mapping[str, str] = resp.headers
+
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        """Body chunks as they arrive (decompressed if the upstream compressed them)."""
+        try:
+            async for chunk in self._resp.content.iter_any():
+                yield chunk
+        except Exception as exc:
+            raise _body_error(exc) from exc
+
+    async def aread(self) -> bytes:
+        try:
+            return bytes(await self._resp.read())
+        except Exception as exc:
+            raise _body_error(exc) from exc
+
+    async def aclose(self) -> None:
+        """Back to the pool when fully read, else the connection is closed (never reused mid-body)."""
+        if self._resp.content.at_eof():
+            self._resp.release()
+        else:
+            self._resp.close()
+
+
+def _body_error(exc: Exception) -> Exception:
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return GatewayError(Kind.TIMEOUT, "The upstream went quiet mid-response.", retry_after="2")
+    aiohttp = UPSTREAM_HTTP.aiohttp
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return GatewayError(Kind.UPSTREAM, f"The upstream stream failed: {type(exc).__name__}.")
+    return exc
+
+
+class UpstreamSessions:
+    """One pooled aiohttp session per event loop (Lambda: one per process), for chat upstreams."""
+
+    def __init__(self) -> None:
+        self._session: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.aiohttp: Any = None
+
+    def get(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop or self._session.closed:
+            import aiohttp  # deferred: off the entry modules' import path (cold start)
+
+            self.aiohttp = aiohttp
+            cfg = settings()
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=512, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300),
+                # Per read, as httpx's was: time to headers (slow first token) and silence mid-stream.
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=cfg.upstream_connect_timeout,
+                                              sock_read=cfg.upstream_idle_timeout),
+                trust_env=False,  # no proxy from the environment
+                raise_for_status=False,
+            )
+            self._loop = loop
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed and self._loop is asyncio.get_running_loop():
+            await self._session.close()
+        self._session = None
+
+
+UPSTREAM_HTTP = UpstreamSessions()
+
+
+async def send_post(account: Account, url: str, body: bytes, headers: dict[str, str]) -> UpstreamResponse:
     """POST to an upstream and return once its headers are in (the body streams later).
 
     Connection failures and timeouts become the gateway's kinds; an error status is read
     and mapped by the provider's error table. Shared by every chat adapter.
     """
-    client = HTTP.get()
-    request = client.build_request("POST", url, content=body, headers=headers)
+    session = UPSTREAM_HTTP.get()
+    aiohttp = UPSTREAM_HTTP.aiohttp
+    target = urlsplit(url)
     # Traced up to the response headers (the upstream's time to first byte); no query string.
-    target = request.url
-    with tracing.subsegment(target.host, http={"request": {"method": "POST", "url": f"{target.scheme}://{target.host}{target.path}"}},
+    with tracing.subsegment(target.hostname or "upstream",
+                            http={"request": {"method": "POST", "url": f"{target.scheme}://{target.netloc}{target.path}"}},
                             annotations={"provider": account.provider, "account": account.name}) as span:
         try:
-            response = await client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
+            resp = await session.post(url, data=body, headers=headers, allow_redirects=False)
+        except TimeoutError as exc:
             raise GatewayError(Kind.TIMEOUT, "The upstream did not answer in time.", retry_after="2") from exc
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             raise GatewayError(Kind.UPSTREAM, f"Could not reach the upstream ({type(exc).__name__}).", retry_after="1") from exc
+        response = UpstreamResponse(resp)
         if span is not None:
             span.status(response.status_code)
         if response.status_code >= 400:
-            raw = await response.aread()
+            try:
+                raw = await response.aread()
+            except GatewayError:
+                raw = b""
             await response.aclose()
             raise upstream_error(account.provider, response.status_code, raw, response.headers)
         return response

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
-
 from bytespike.errors import GatewayError
-from bytespike.providers import Account, send_post
+from bytespike.providers import Account, UpstreamResponse, send_post
 
 PASSTHROUGH_HEADERS = ("anthropic-version", "anthropic-beta")
 DEFAULT_VERSION = "2023-06-01"
@@ -31,7 +29,7 @@ def _headers(account: Account, client_headers: Mapping[str, str]) -> dict[str, s
     return headers
 
 
-async def post(account: Account, path: str, body: bytes, client_headers: Mapping[str, str]) -> httpx.Response:
+async def post(account: Account, path: str, body: bytes, client_headers: Mapping[str, str]) -> UpstreamResponse:
     """POST and return the response with headers read; raise a GatewayError for an error status."""
     return await send_post(account, account.base_url + path, body, _headers(account, client_headers))
 

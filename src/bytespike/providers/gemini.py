@@ -5,14 +5,12 @@ The key goes in the ``x-goog-api-key`` header (never the URL, where it would be 
 
 from __future__ import annotations
 
-import httpx
-
 from bytespike.errors import GatewayError, Kind
-from bytespike.providers import Account, send_post
+from bytespike.providers import Account, UpstreamResponse, send_post
 from bytespike.translate import gemini_path
 
 
-async def post(account: Account, model: str, body: bytes, *, stream: bool) -> httpx.Response:
+async def post(account: Account, model: str, body: bytes, *, stream: bool) -> UpstreamResponse:
     headers = {"x-goog-api-key": account.api_key, "content-type": "application/json"}
     return await send_post(account, account.base_url + gemini_path(model, stream=stream), body, headers)
 

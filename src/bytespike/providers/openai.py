@@ -6,13 +6,11 @@ Each base URL already ends where the provider's API root is (``…/v1``, ``api.d
 
 from __future__ import annotations
 
-import httpx
-
 from bytespike.errors import GatewayError, Kind
-from bytespike.providers import Account, send_post
+from bytespike.providers import Account, UpstreamResponse, send_post
 
 
-async def post(account: Account, body: bytes) -> httpx.Response:
+async def post(account: Account, body: bytes) -> UpstreamResponse:
     headers = {"authorization": f"Bearer {account.api_key}", "content-type": "application/json",
                "accept": "application/json"}
     return await send_post(account, account.base_url + "/chat/completions", body, headers)

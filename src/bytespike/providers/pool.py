@@ -17,12 +17,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
-
 from bytespike.catalog import Provider
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
-from bytespike.providers import Account, accounts_for
+from bytespike.providers import Account, UpstreamResponse, accounts_for
 from bytespike.store.dynamo import dynamo, from_item, n, s
 
 log = logging.getLogger("bytespike.pool")
@@ -159,10 +157,10 @@ def order(accounts: list[Account], health: dict[str, Health], session: str | Non
 
 async def open_with_failover(
     provider: Provider,
-    send: Callable[[Account], Awaitable[httpx.Response]],
+    send: Callable[[Account], Awaitable[UpstreamResponse]],
     *,
     session: str | None = None,
-) -> tuple[httpx.Response, Account]:
+) -> tuple[UpstreamResponse, Account]:
     """Try accounts in order; fail over on retryable errors before any byte reaches the client."""
     accounts = accounts_for(provider)
     health = await HEALTH.get(provider.name, wait=len(accounts) > 1)
