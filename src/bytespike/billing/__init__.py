@@ -87,11 +87,13 @@ def _block_tokens(block: Any) -> tuple[int, int]:
     if btype == "image":
         return 0, IMAGE_TOKENS
     if btype == "document":
-        source = block.get("source") or {}
+        source = block.get("source")
+        source = source if isinstance(source, dict) else {}  # validated upstream of here; never trusted
         if source.get("type") == "text":
             return _text_bytes(source.get("data")), 0
         # PDF: ~1 page per 50 KB of base64 is a deliberate over-estimate floor of one page.
-        data_len = len(source.get("data") or "")
+        data = source.get("data")
+        data_len = len(data) if isinstance(data, str) else 0
         return 0, DOCUMENT_PAGE_TOKENS * max(1, data_len // 50_000 + 1)
     size, fixed = 0, 0
     for key in ("text", "thinking", "data"):

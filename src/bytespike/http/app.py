@@ -12,12 +12,14 @@ from starlette.responses import JSONResponse, Response
 
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway.pipeline import new_request_id
+from bytespike.http import openapi
 from bytespike.http.render import error_response, surface_for_shared_path
+from bytespike.tracing import TraceMiddleware
 
 log = logging.getLogger("bytespike.http")
 
 # Function -> the protocol its errors speak when a path does not say otherwise.
-_DEFAULT_SURFACE = {"messages": "anthropic", "chat": "openai"}
+_DEFAULT_SURFACE = {"messages": "anthropic", "chat": "openai", "playground": "anthropic"}
 
 
 def _surface(function: str, request: Request) -> str:
@@ -195,6 +197,8 @@ def create_app(function: str) -> FastAPI:
         redoc_url=None,
     )
     REGISTRARS[function](app)
+    openapi.install(app, function)  # GET /openapi.json: this function's part of the gateway's document
+    app.add_middleware(TraceMiddleware)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"ok": True, "function": function})

@@ -20,6 +20,7 @@ PATH_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/orgs", "admin"),
     ("/v1/keys", "admin"),
     ("/v1/usage", "admin"),
+    ("/openapi.json", "admin"),  # the gateway's whole OpenAPI document (http/openapi.py)
     ("/playground", "playground"),
     ("/", "playground"),
 )

@@ -116,6 +116,7 @@ def check(surface: str, body: dict[str, Any]) -> FreeRequest:
         raise GatewayError(Kind.INVALID_REQUEST,
                            f"max_tokens: free runs allow at most {cfg.max_tokens}; paste your own API key for more.",
                            param="max_tokens")
+    _validate_wire(surface, body)
     body = {**body, "stream": True}
     if surface == "openai":
         body["stream_options"] = {"include_usage": True}  # the bill arrives in the usage chunk
@@ -124,6 +125,20 @@ def check(surface: str, body: dict[str, Any]) -> FreeRequest:
         raise GatewayError(Kind.TOO_LARGE,
                            f"Free runs accept prompts up to {cfg.max_body_bytes} bytes; paste your own API key for more.")
     return FreeRequest(surface, model, body, raw)
+
+
+def _validate_wire(surface: str, body: dict[str, Any]) -> None:
+    """The surface's own request validation, so an estimate answers what the run would (a 400)."""
+    from pydantic import ValidationError
+
+    from bytespike.wire.anthropic import MessagesRequest, first_error
+    from bytespike.wire.openai import ChatRequest
+
+    try:
+        (MessagesRequest if surface == "anthropic" else ChatRequest).model_validate(body)
+    except ValidationError as exc:
+        param, message = first_error(exc)
+        raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
 
 
 def estimate(req: FreeRequest) -> dict[str, int]:

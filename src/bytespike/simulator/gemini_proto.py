@@ -204,7 +204,7 @@ def verify_part(model: str, kind: str, payload: str, signature: str) -> bool:
         return False
     if len(raw) != 24:
         return False
-    return hmac.compare_digest(sign_part(model, kind, payload, raw[:8]), signature)
+    return hmac.compare_digest(sign_part(model, kind, payload, raw[:8]).encode(), signature.encode("utf-8", "replace"))
 
 
 def _call_payload(call: dict) -> str:

@@ -152,7 +152,9 @@ def verify_thinking(model: str, thinking: str, signature: Any) -> bool:
     """True when ``signature`` was produced by this simulator for this model family and text."""
     if not isinstance(signature, str) or not signature:
         return False
-    return hmac.compare_digest(sign_thinking(model, thinking), signature)
+    # Bytes, not str: compare_digest refuses non-ASCII str (a TypeError, i.e. a 500, where
+    # Anthropic answers 400 for any bad signature).
+    return hmac.compare_digest(sign_thinking(model, thinking).encode(), signature.encode("utf-8", "replace"))
 
 
 # ---------------------------------------------------------------- tool arguments

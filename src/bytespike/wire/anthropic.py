@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class ContentBlock(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
+
+    @model_validator(mode="after")
+    def _media_source(self) -> ContentBlock:
+        """An image or document names its ``source`` object; inline data is a string (Anthropic's 400s)."""
+        if self.type in ("image", "document"):
+            source = (self.model_extra or {}).get("source")
+            if not isinstance(source, dict) or not isinstance(source.get("type"), str):
+                raise ValueError(f"{self.type}.source: Input should be an object with a string 'type'")
+            if source["type"] in ("base64", "text") and not isinstance(source.get("data"), str):
+                raise ValueError(f"{self.type}.source.data: Input should be a valid string")
+        return self
 
 
 class Message(BaseModel):
