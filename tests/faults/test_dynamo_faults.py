@@ -77,9 +77,8 @@ def _fault(stack: Stack, code: str, op: str, *match: str, times: int | None = No
 
 
 def _hits(fault: ArmedFault, expected: int, timeout: float = 5.0) -> int:
-    """The fault's hit count once it reaches ``expected`` (or the timeout). A non-streaming answer is
-    settled after its bytes are sent (pipeline.SettleAfterBodyResponse), so the client can have it
-    while the settle is still retrying."""
+    """The fault's hit count once it reaches ``expected`` (or the timeout): a stream's client can have
+    its last bytes while the settle is still retrying."""
     deadline = time.monotonic() + timeout
     while (hits := fault.hits) < expected and time.monotonic() < deadline:
         time.sleep(0.05)

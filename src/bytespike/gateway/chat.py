@@ -128,7 +128,7 @@ async def _passthrough(call: Call, body: dict[str, Any]) -> Response:
     finally:
         await upstream.aclose()
     completion["model"] = call.model.id if completion.get("model") == call.model.upstream_model else completion.get("model")
-    return billed_json(call, usage, completion, headers)
+    return await billed_json(call, usage, completion, headers)
 
 
 async def _via_claude(request: Request, call: Call, body: dict[str, Any], max_out: int) -> Response:
@@ -162,4 +162,4 @@ async def _via_claude(request: Request, call: Call, body: dict[str, Any], max_ou
     finally:
         await upstream.aclose()
     completion["id"] = completion_id
-    return billed_json(call, Usage.from_anthropic(message.get("usage")), completion, headers)
+    return await billed_json(call, Usage.from_anthropic(message.get("usage")), completion, headers)

@@ -70,4 +70,4 @@ async def messages_via_openai(request: Request, call: Call, body: dict[str, Any]
     finally:
         await upstream.aclose()
     message["id"] = message_id
-    return billed_json(call, Usage.from_anthropic(message.get("usage")), message, headers)
+    return await billed_json(call, Usage.from_anthropic(message.get("usage")), message, headers)

@@ -138,7 +138,7 @@ async def messages_via_gemini(request: Request, call: Call, body: dict[str, Any]
                                  media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
     message = await _read_message(call, upstream, ctx)
     message["id"] = message_id
-    return billed_json(call, Usage.from_anthropic(message.get("usage")), message, headers)
+    return await billed_json(call, Usage.from_anthropic(message.get("usage")), message, headers)
 
 
 async def chat_via_gemini(request: Request, call: Call, body: dict[str, Any], max_out: int) -> Response:
@@ -161,7 +161,7 @@ async def chat_via_gemini(request: Request, call: Call, body: dict[str, Any], ma
     message = await _read_message(call, upstream, ctx)
     completion = anthropic_response_to_openai(message, model=call.model.id, names=ctx.names, created=created)
     completion["id"] = completion_id
-    return billed_json(call, Usage.from_anthropic(message.get("usage")), completion, headers)
+    return await billed_json(call, Usage.from_anthropic(message.get("usage")), completion, headers)
 
 
 async def _read_message(call: Call, upstream: Any, ctx: GeminiContext) -> dict[str, Any]:

@@ -120,7 +120,7 @@ async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes
         await upstream.aclose()
     if call.model.upstream_model != call.model.id:
         message["model"] = call.model.id
-    return billed_json(call, usage, message, headers)
+    return await billed_json(call, usage, message, headers)
 
 
 async def count_tokens(request: Request) -> Response:

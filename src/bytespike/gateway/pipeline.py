@@ -249,38 +249,18 @@ async def _record_settle(call: Call, *, cost: int, usage: dict[str, Any], status
         return False
 
 
-class SettleAfterBodyResponse(Response):
-    """A complete JSON answer whose settle write runs after its bytes are on the wire.
+async def billed_json(call: Call, usage: Usage, document: dict[str, Any], headers: dict[str, str]) -> Response:
+    """The upstream's finished answer with ``usage.credits``, settled before it is sent.
 
-    The body carries its Content-Length, so the client has the whole answer once the
-    bytes arrive; the settle UpdateItem runs next and the response ends after it (on
-    Lambda nothing may run after the response ends, so the write is still inside the
-    invocation). A settle that fails here leaves the hold to the sweeper (not billed),
-    instead of turning a delivered answer into an error as settling first did.
+    Settling after the body (with the response ended only after the write, as Lambda
+    requires) was measured and dropped: uvicorn serves one request per connection at a
+    time, so a keep-alive client's next request waited for the settle instead, and behind
+    API Gateway the body is re-framed as chunks, so no client saw the answer earlier.
+    ``settle_ok`` never raises: a lost settle still answers, unbilled (the sweeper).
     """
-
-    def __init__(self, content: bytes, *, settle: Callable[[], Awaitable[Any]], headers: dict[str, str]) -> None:
-        super().__init__(content, headers=headers, media_type="application/json")
-        self._settle = settle
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            await send({"type": "http.response.body", "body": self.body, "more_body": True})
-        finally:
-            try:
-                await self._settle()
-            except Exception:  # the answer is delivered: the sweeper releases the hold unbilled
-                log.exception("settle after a delivered answer failed; the sweeper will release the hold")
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def billed_json(call: Call, usage: Usage, document: dict[str, Any], headers: dict[str, str]) -> Response:
-    """The upstream's finished answer with ``usage.credits``, settled once it is sent."""
-    cost = billed_credits(call, usage)
+    cost = await settle_success(call, usage)
     document.setdefault("usage", {})["credits"] = cost
-    return SettleAfterBodyResponse(dumps(document).encode(), headers=headers,
-                                   settle=lambda: settle_success(call, usage, cost=cost))
+    return Response(dumps(document).encode(), headers=headers, media_type="application/json")
 
 
 # ------------------------------------------------------------------ streaming relay
