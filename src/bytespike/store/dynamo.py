@@ -270,6 +270,11 @@ def _hmac(key: bytes, msg: str) -> bytes:
 
 
 async def with_retries[T](fn: Callable[[], Awaitable[T]], op: str, attempts: int = 4) -> T:
+    """Retry throttles, conflicts and unanswered calls with jittered backoff, then 529/503.
+
+    An unanswered call may or may not have committed; retrying it is safe (a hold's
+    ClientRequestToken and a settle's read-back recognise their own committed write).
+    """
     delay = 0.02
     for attempt in range(attempts):
         CALLS[op] += 1
@@ -282,21 +287,14 @@ async def with_retries[T](fn: Callable[[], Awaitable[T]], op: str, attempts: int
             )
             if not retryable:
                 raise
-            if attempt == attempts - 1:
-                raise GatewayError(
-                    Kind.OVERLOADED, "The credit ledger is busy; retry shortly.", retry_after="1"
-                ) from exc
-            await asyncio.sleep(delay * (1 + random.random()))
-            delay *= 3
+            failure: Exception = exc
+            message = "The credit ledger is busy; retry shortly."
         except _TRANSPORT_ERRORS as exc:
-            # No answer: the write may or may not have committed. Retrying is safe (a hold's
-            # ClientRequestToken and a settle's read-back recognise their own committed write).
-            if attempt == attempts - 1:
-                raise GatewayError(
-                    Kind.OVERLOADED, "The credit ledger did not answer; retry shortly.", retry_after="1"
-                ) from exc
-            await asyncio.sleep(delay * (1 + random.random()))
-            delay *= 3
+            failure, message = exc, "The credit ledger did not answer; retry shortly."
+        if attempt == attempts - 1:
+            raise GatewayError(Kind.OVERLOADED, message, retry_after="1") from failure
+        await asyncio.sleep(delay * (1 + random.random()))
+        delay *= 3
     raise AssertionError("unreachable")
 
 
