@@ -458,7 +458,7 @@ def _dynamo(r: dict[str, Any]) -> str:
     md = ["## 8. DynamoDB calls per request (ByteSpike, warm key cache)\n",
           "Counted from `/_local/stats` deltas over the batch; the timing columns compare each call's start/end in "
           "the gateway with the client's first byte and with the moment the gateway handed the upstream request to "
-          "httpx (all CLOCK_MONOTONIC): a call that ended before the upstream request was even issued is one the "
+          "its HTTP client (all CLOCK_MONOTONIC): a call that ended before the upstream request was even issued is one the "
           "upstream call waited for. "
           "The release function's TransactWriteItems (one per request, from the Reservations stream) is outside the "
           "request path and not counted here.\n"]
