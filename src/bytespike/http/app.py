@@ -12,7 +12,6 @@ from starlette.responses import JSONResponse, Response
 
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway.pipeline import new_request_id
-from bytespike.http import openapi
 from bytespike.http.render import error_response, surface_for_shared_path
 from bytespike.tracing import TraceMiddleware
 
@@ -189,6 +188,14 @@ def register(function: str, registrar: Callable[[FastAPI], None]) -> None:
     REGISTRARS[function] = registrar
 
 
+def _openapi_document(function: str) -> dict[str, object]:
+    """GET /openapi.json: this function's part of the gateway's document (``http/openapi.py``),
+    imported on first use to keep it off the cold start."""
+    from bytespike.http import openapi
+
+    return openapi.document_for(function)
+
+
 def create_app(function: str) -> FastAPI:
     app = FastAPI(
         title=f"ByteSpike {function}",
@@ -197,7 +204,7 @@ def create_app(function: str) -> FastAPI:
         redoc_url=None,
     )
     REGISTRARS[function](app)
-    openapi.install(app, function)  # GET /openapi.json: this function's part of the gateway's document
+    app.openapi = lambda: _openapi_document(function)  # type: ignore[method-assign]
     app.add_middleware(TraceMiddleware)
 
     async def healthz(_: Request) -> Response:

@@ -22,7 +22,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    pass
 
 OPENAPI_VERSION = "3.1.0"
 JSON = "application/json"
@@ -737,6 +737,6 @@ def served_by(function: str) -> str | None:
     return None if function_for("/openapi.json") == function else function
 
 
-def install(app: FastAPI, function: str) -> None:
-    """Serve the function's document at the app's ``/openapi.json`` (built on first request)."""
-    app.openapi = lambda: _document(served_by(function))  # type: ignore[method-assign]
+def document_for(function: str) -> dict[str, Any]:
+    """What ``function`` serves at ``/openapi.json`` (``http/app.py`` installs it, built on first request)."""
+    return _document(served_by(function))
