@@ -665,26 +665,15 @@ async def drive(base: str, keys: list[KeyInfo], cfg: SoakConfig, run_id: str, pi
 
 
 # ---------------------------------------------------------------------------- reconciliation
-def _scan(stack: Stack, table: str, **kwargs: Any) -> list[dict[str, Any]]:
+def _read_all(stack: Stack, op: str, table: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a consistent ``scan`` or ``query`` (``op``), all pages, decoded."""
     from bytespike.store.dynamo import from_item
 
+    read = getattr(stack.ddb, op)
     out: list[dict[str, Any]] = []
     kwargs = {"TableName": stack.tables[table], "ConsistentRead": True, **kwargs}
     while True:
-        page = stack.ddb.scan(**kwargs)
-        out.extend(from_item(i) for i in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return out
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _query(stack: Stack, table: str, **kwargs: Any) -> list[dict[str, Any]]:
-    from bytespike.store.dynamo import from_item
-
-    out: list[dict[str, Any]] = []
-    kwargs = {"TableName": stack.tables[table], "ConsistentRead": True, **kwargs}
-    while True:
-        page = stack.ddb.query(**kwargs)
+        page = read(**kwargs)
         out.extend(from_item(i) for i in page.get("Items", []))
         if "LastEvaluatedKey" not in page:
             return out
@@ -725,7 +714,7 @@ def wait_released(stack: Stack, org_ids: list[str], timeout: float,
         time.sleep(2.0)
     waited = time.monotonic() - t0
     prefix = org_ids[0].rsplit("-", 1)[0] + "-"  # soak-<run id>-<n>
-    res = [r for r in _scan(stack, "RESERVATIONS_TABLE", FilterExpression="begins_with(org_id, :p)",
+    res = [r for r in _read_all(stack, "scan", "RESERVATIONS_TABLE", FilterExpression="begins_with(org_id, :p)",
                             ExpressionAttributeValues={":p": {"S": prefix}}) if r["org_id"] in org_ids]
     return res, waited
 
@@ -776,7 +765,7 @@ def reconcile(stack: Stack, keys: list[KeyInfo], results: list[Result], timeout:
         except AssertionError as err:
             checks.append(Check(f"{org_id}: Stack.assert_conservation", False, str(err)[:300]))
         # The usage ledger: one row per reservation, the same cost.
-        rows = _query(stack, "USAGE_TABLE", KeyConditionExpression="pk = :p",
+        rows = _read_all(stack, "query", "USAGE_TABLE", KeyConditionExpression="pk = :p",
                       ExpressionAttributeValues={":p": {"S": f"ORG#{org_id}"}})
         row_cost = {r["request_id"]: int(r.get("credits") or 0) for r in rows}
         res_cost = {r["id"]: int(r.get("cost") or 0) for r in res}

@@ -13,7 +13,7 @@ from typing import Any
 
 from bytespike.billing import Usage, price_usage
 from bytespike.errors import GatewayError, anthropic_body
-from bytespike.gateway.pipeline import Call, StreamTranslator, delivered_tokens, merge_usage
+from bytespike.gateway.pipeline import Call, StreamTranslator, merge_usage
 from bytespike.providers.anthropic import error_from_event
 from bytespike.sse import SSEEvent, anthropic_frame
 
@@ -27,18 +27,13 @@ class AnthropicPassthrough(StreamTranslator):
         self.usage = Usage()
         self._usage_raw: dict[str, Any] = {}
         self.completed = False
-        self.delivered_output_tokens = 0
-        self._delivered_chars = 0
-        self.delivered_content = False
         self.upstream_error: GatewayError | None = None
         self._rename = call.model.upstream_model != call.model.id
 
     def on_event(self, ev: SSEEvent) -> bytes:
         name = ev.event
         if name == "content_block_delta":
-            self.delivered_content = True
-            self._delivered_chars += sum(len(t) for t in _DELTA_TEXT.findall(ev.raw))
-            self.delivered_output_tokens = delivered_tokens(self._delivered_chars)
+            self.delivered(sum(len(t) for t in _DELTA_TEXT.findall(ev.raw)))
             return ev.raw + b"\n\n"
         if name == "message_start":
             data = json.loads(ev.data)

@@ -19,7 +19,6 @@ from bytespike.gateway.pipeline import (
     anthropic_delta_chars,
     billed_json,
     call_headers,
-    delivered_tokens,
     hold_and_open,
     open_pooled,
     relay,
@@ -63,9 +62,6 @@ class _GeminiEvents:
                                               input_tokens_hint=input_tokens)
         self.usage = Usage()
         self.completed = False
-        self.delivered_output_tokens = 0
-        self._delivered_chars = 0
-        self.delivered_content = False
         self.upstream_error: GatewayError | None = None
 
     def _events(self, ev: SSEEvent) -> list[tuple[str, dict[str, Any]]]:
@@ -79,9 +75,7 @@ class _GeminiEvents:
             self.usage_final = self.gemini.finish_reason is not None
         for name, data in events:
             if name == "content_block_delta":
-                self.delivered_content = True
-                self._delivered_chars += anthropic_delta_chars(data.get("delta") or {})
-                self.delivered_output_tokens = delivered_tokens(self._delivered_chars)
+                self.delivered(anthropic_delta_chars(data.get("delta") or {}))
         return events
 
     def on_eof(self) -> None:

@@ -273,9 +273,18 @@ class StreamTranslator:
     usage: Usage
     usage_final: bool = False  # the upstream's final usage was seen (after all content, in every protocol)
     completed: bool
-    delivered_output_tokens: int
-    delivered_content: bool
+    delivered_content: bool = False
+    delivered_chars: int = 0  # characters of delta text relayed to the client (sizes abort billing)
     upstream_error: GatewayError | None
+
+    def delivered(self, chars: int) -> None:
+        """A content delta went to the client, ``chars`` characters of text (0 for e.g. a tool call's head)."""
+        self.delivered_content = True
+        self.delivered_chars += chars
+
+    @property
+    def delivered_output_tokens(self) -> int:
+        return delivered_tokens(self.delivered_chars)
 
     def on_event(self, ev: SSEEvent) -> bytes:
         raise NotImplementedError

@@ -12,7 +12,7 @@ from typing import Any
 
 from bytespike.billing import Usage, price_usage
 from bytespike.errors import GatewayError, anthropic_body, openai_body
-from bytespike.gateway.pipeline import Call, StreamTranslator, anthropic_delta_chars, delivered_tokens
+from bytespike.gateway.pipeline import Call, StreamTranslator, anthropic_delta_chars
 from bytespike.providers.anthropic import error_from_event
 from bytespike.providers.openai import error_from_chunk
 from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, dumps, openai_frame
@@ -66,13 +66,10 @@ class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
         self.client_wants_usage = client_wants_usage
         self.usage = Usage()
         self.completed = False
-        self.delivered_output_tokens = 0
-        self.delivered_content = False
         self.upstream_error: GatewayError | None = None
         self._rename = (f'"model":"{call.model.upstream_model}"'.encode(), f'"model":"{call.model.id}"'.encode()) \
             if call.model.upstream_model != call.model.id else None
         self._usage_chunk: dict[str, Any] | None = None
-        self._delivered_bytes = 0
 
     def on_event(self, ev: SSEEvent) -> bytes:
         data = ev.data
@@ -93,9 +90,7 @@ class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
                     return b""
         elif _NONEMPTY_CONTENT.search(raw) or b'"tool_calls"' in raw:  # not the role chunk's "content":""
             # Estimate from the delta text itself (the chunk's JSON envelope is not output).
-            self.delivered_content = True
-            self._delivered_bytes += sum(len(t) for t in _DELTA_TEXT.findall(raw))
-            self.delivered_output_tokens = delivered_tokens(self._delivered_bytes)
+            self.delivered(sum(len(t) for t in _DELTA_TEXT.findall(raw)))
         if self._rename is not None:
             raw = raw.replace(*self._rename)
         return raw + b"\n\n"
@@ -119,9 +114,6 @@ class AnthropicToOpenAI(OpenAIFrames, StreamTranslator):
                                                include_usage=include_usage, names=names)
         self.usage = Usage()
         self.completed = False
-        self.delivered_output_tokens = 0
-        self._delivered_chars = 0
-        self.delivered_content = False
         self.upstream_error: GatewayError | None = None
 
     def on_event(self, ev: SSEEvent) -> bytes:
@@ -136,9 +128,7 @@ class AnthropicToOpenAI(OpenAIFrames, StreamTranslator):
         if self.machine.usage:
             self.usage = Usage.from_anthropic(self.machine.usage)
         if name == "content_block_delta":
-            self.delivered_content = True
-            self._delivered_chars += anthropic_delta_chars(data.get("delta") or {})
-            self.delivered_output_tokens = delivered_tokens(self._delivered_chars)
+            self.delivered(anthropic_delta_chars(data.get("delta") or {}))
         elif name == "message_delta":
             self.usage_final = True
         elif name == "message_stop":
@@ -163,9 +153,6 @@ class OpenAIToAnthropic(AnthropicFrames, StreamTranslator):
                                                input_tokens_hint=input_tokens, provider=provider)
         self.usage = Usage()
         self.completed = False
-        self.delivered_output_tokens = 0
-        self._delivered_chars = 0
-        self.delivered_content = False
         self.upstream_error: GatewayError | None = None
 
     def on_event(self, ev: SSEEvent) -> bytes:
@@ -182,9 +169,7 @@ class OpenAIToAnthropic(AnthropicFrames, StreamTranslator):
             self.usage_final = True  # OpenAI-format upstreams report usage once, in the last chunk
         for name, data in events:
             if name == "content_block_delta":
-                self.delivered_content = True
-                self._delivered_chars += anthropic_delta_chars(data.get("delta") or {})
-                self.delivered_output_tokens = delivered_tokens(self._delivered_chars)
+                self.delivered(anthropic_delta_chars(data.get("delta") or {}))
         return b"".join(anthropic_frame(name, data) for name, data in events)
 
     def finish(self, cost: int) -> bytes:
