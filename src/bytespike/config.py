@@ -34,7 +34,6 @@ class Settings:
     hold_deadline_seconds: int
     max_body_bytes: int
     upstream_connect_timeout: float
-    upstream_first_byte_timeout: float
     upstream_idle_timeout: float
     ping_interval: float
     reservation_shards: int
@@ -60,8 +59,10 @@ class Settings:
             # Lambda function URLs cap request payloads at 6 MB.
             max_body_bytes=_int("MAX_BODY_BYTES", 6 * 1024 * 1024),
             upstream_connect_timeout=_float("UPSTREAM_CONNECT_TIMEOUT", 10.0),
-            upstream_first_byte_timeout=_float("UPSTREAM_FIRST_BYTE_TIMEOUT", 300.0),
-            upstream_idle_timeout=_float("UPSTREAM_IDLE_TIMEOUT", 300.0),
+            # The longest an upstream may stay silent, before its first byte or mid-stream: reasoning
+            # models think for minutes. Just under the streaming functions' 900 s Lambda timeout, so
+            # only Lambda's own limit is tighter; the client is kept alive with pings meanwhile.
+            upstream_idle_timeout=_float("UPSTREAM_IDLE_TIMEOUT", 840.0),
             ping_interval=_float("SSE_PING_INTERVAL", 10.0),
             reservation_shards=_int("RESERVATION_SHARDS", 8),
             released_retention_days=_int("RELEASED_RETENTION_DAYS", 90),

@@ -8,6 +8,7 @@ token. If the hold fails, the upstream call is cancelled before it produced outp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -306,26 +307,73 @@ class StreamTranslator:
         raise NotImplementedError
 
 
+_EOF = object()
+
+
+class UpstreamReader:
+    """Reads an upstream body in its own task, so that no timer ever cancels a read.
+
+    The keep-alive ping waits on the queue, never on the socket: a silent upstream (a model
+    thinking for minutes, a slow tool-argument stream) keeps its read open until the idle
+    limit (``UPSTREAM_IDLE_TIMEOUT``, enforced by the HTTP client) or the stream's end. The
+    queue is bounded, so a slow client still slows the upstream read (backpressure).
+    """
+
+    __slots__ = ("_queue", "_task")
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=32)
+        self._task = asyncio.ensure_future(self._run(chunks))
+
+    async def _run(self, chunks: AsyncIterator[bytes]) -> None:
+        try:
+            async for chunk in chunks:
+                await self._queue.put(chunk)
+        except Exception as exc:  # a body failure (the gateway's kinds, from UpstreamResponse) ends the stream
+            await self._queue.put(exc)
+        else:
+            await self._queue.put(_EOF)
+
+    async def next(self, wait: float) -> Any:
+        """The next chunk, ``_EOF``, the read's exception, or None when ``wait`` seconds passed first."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        if wait <= 0:
+            return await self._queue.get()
+        try:
+            return await asyncio.wait_for(self._queue.get(), wait)  # cancels only the queue wait
+        except TimeoutError:
+            return None
+
+    async def close(self) -> None:
+        if not self._task.done():
+            self._task.cancel()
+        with contextlib.suppress(BaseException):
+            await self._task
+
+
 async def relay(
     call: Call, upstream: UpstreamResponse, translator: StreamTranslator, *, ping_interval: float
 ) -> AsyncIterator[bytes]:
-    """Relay upstream SSE to the client; settle exactly once however the stream ends."""
+    """Relay upstream SSE to the client; settle exactly once however the stream ends.
+
+    While the upstream is silent the client gets a ping every ``ping_interval`` seconds, for
+    as long as the upstream's idle limit allows; the read itself is never interrupted.
+    """
     parser = SSEParser()
     outcome: str | None = None
+    reader = UpstreamReader(upstream.aiter_raw())
     try:
-        chunks = upstream.aiter_raw()
         while True:
-            try:
-                if ping_interval > 0:
-                    chunk = await asyncio.wait_for(anext(chunks), ping_interval)
-                else:
-                    chunk = await anext(chunks)
-            except StopAsyncIteration:
-                translator.on_eof()
-                break
-            except TimeoutError:
+            chunk = await reader.next(ping_interval)
+            if chunk is None:
                 yield translator.ping_frame()
                 continue
+            if chunk is _EOF:
+                translator.on_eof()
+                break
+            if isinstance(chunk, BaseException):
+                raise chunk
             try:
                 out = b"".join([translator.on_event(ev) for ev in parser.feed(chunk)])
             except (ValueError, KeyError, TypeError, AttributeError) as exc:  # malformed upstream SSE
@@ -344,10 +392,9 @@ async def relay(
         if not translator.completed:
             raise GatewayError(Kind.UPSTREAM, "The upstream closed the stream before it finished.")
         usage = translator.final_usage()
-        cost = price_usage(call.model.price, usage)
-        cost = min(cost, call.hold)
+        cost = billed_credits(call, usage)
         tail = translator.finish(cost)
-        await settle_success(call, usage, cost=cost)
+        await settle_ok(call, cost, usage.as_dict())
         outcome = "ok"
         if tail:
             yield tail
@@ -357,6 +404,7 @@ async def relay(
         yield translator.error_frame(err)
     finally:
         with anyio.CancelScope(shield=True):
+            await reader.close()
             await upstream.aclose()
             if outcome is None and not call.settled:
                 # The client went away: bill only the output it received (nothing if no content).
