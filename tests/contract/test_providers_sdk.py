@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import httpx
 import pytest
 
-from bytespike.billing import Usage, price_usage
+from bytespike.billing import Usage, usage_credits
 from bytespike.catalog import catalog
 from bytespike.translate import check_anthropic_events, check_openai_chunks
 from tests.contract.test_chat_sdk import AN_TOOLS, OA_TOOLS, PNG, _sse_events, _sse_json
@@ -21,11 +22,13 @@ MODELS = ["gemini-3.8-flash", "deepseek-flash", "doubao-seed-2-1-lite"]
 
 @pytest.mark.parametrize("model", MODELS)
 def test_text_both_surfaces_priced_from_catalog(stack: Stack, model: str) -> None:
+    started = time.time()
     msg = stack.anthropic().messages.create(model=model, max_tokens=200, messages=[{"role": "user", "content": "hi there"}])
     assert msg.model == model and any(b.type == "text" and "hi there" in b.text for b in msg.content)
-    expected = min(price_usage(catalog().model(model).price, Usage.from_anthropic(msg.usage.model_dump())),
-                   10**12)
-    assert msg.usage.model_extra["credits"] == expected
+    usage = Usage.from_anthropic(msg.usage.model_dump())
+    # Priced by the catalog's rules at the moment the request started (DeepSeek: peak or off-peak).
+    expected = {usage_credits(catalog().model(model), usage, at=moment) for moment in (started, time.time())}
+    assert msg.usage.model_extra["credits"] in expected
     oa = stack.openai().chat.completions.create(model=model, max_tokens=200, messages=[{"role": "user", "content": "hi there"}])
     assert "hi there" in oa.choices[0].message.content and oa.usage.model_extra["credits"] > 0
 

@@ -211,3 +211,24 @@ def test_catalog_fallback_is_used_and_announced(stack: Stack) -> None:
                    json={"model": CLAUDE, "max_tokens": 50,
                          "messages": [{"role": "user", "content": f"x [[sim status=529 fail_times=1 {tag}b]]"}]})
     assert r.status_code == 529 and "x-bytespike-fallback" not in r.headers
+
+
+def test_catalog_fallback_only_to_a_model_the_key_may_use(stack: Stack) -> None:
+    """Issue 14, finding 7: a key scoped to claude-haiku-4-5 was served by claude-haiku-5-5 through the
+    catalog fallback. Now the fallback is skipped for such a key: it gets the original error, unbilled."""
+    org = stack.create_org(1_000_000)
+    scoped = stack.mint(org.master_key, member_id="scoped", models=["claude-haiku-4-5"])["secret"]
+    tag = f"id=fbscope{time.time_ns()}"
+    r = httpx.post(f"{stack.base_url}/v1/messages", headers={"x-api-key": scoped}, timeout=30,
+                   json={"model": "claude-haiku-4-5", "max_tokens": 50,
+                         "messages": [{"role": "user", "content": f"x [[sim status=529 fail_times=1 {tag}]]"}]})
+    assert r.status_code == 529, r.text
+    assert "x-bytespike-fallback" not in r.headers and r.json()["error"]["type"] == "overloaded_error"
+    [res] = stack.wait_all_released(org.org_id)
+    assert res["state"] == "FAILED" and int(res["cost"]) == 0 and res["model"] == "claude-haiku-4-5"
+    assert stack.assert_conservation(org.org_id)["billed"] == 0
+    # The same failure through the unscoped master still falls back.
+    r = httpx.post(f"{stack.base_url}/v1/messages", headers={"x-api-key": org.master_key}, timeout=30,
+                   json={"model": "claude-haiku-4-5", "max_tokens": 50,
+                         "messages": [{"role": "user", "content": f"x [[sim status=529 fail_times=1 {tag}m]]"}]})
+    assert r.status_code == 200 and r.headers["x-bytespike-fallback"] == "claude-haiku-4-5 -> claude-haiku-5-5"

@@ -20,16 +20,14 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from bytespike.config import Settings
-from tests.conftest import STACK_ARGS
 from tests.faults._support import request
-from tests.support.stack import Org, Stack, local_stack_process
+from tests.support.stack import Org, Stack, gateway_on
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -37,11 +35,6 @@ PING = 1.0  # the fast stacks' keep-alive interval (SSE_PING_INTERVAL)
 IDLE = 12.0  # the fast stacks' upstream idle limit (UPSTREAM_IDLE_TIMEOUT), above every silence below
 MODELS = {"claude": "claude-haiku-5-5", "openai-format": "gpt-6-luna", "gemini": "gemini-3.5-flash-lite"}
 SURFACES = ("anthropic", "openai")
-
-
-def gateway_on(stack: Stack, workdir: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    """Another gateway process (its own simulator, poller and sweeper) on the session's DynamoDB."""
-    return local_stack_process(workdir, args=["--dynamodb-url", stack.dynamodb_url, *STACK_ARGS], env=env)
 
 
 @pytest.fixture(scope="module")
@@ -179,27 +172,26 @@ def test_silence_past_the_idle_limit_ends_in_a_timeout_error_and_bills_nothing(s
     assert stack.assert_conservation(org.org_id)["billed"] == 0
 
 
-def test_the_production_ping_interval(stack: Stack, tmp_path: Path) -> None:
+def test_the_production_ping_interval(stack: Stack, production_gateway: str) -> None:
     """The stack users run (no timing override: 10 s pings): a 15 s silence mid-stream and before
     the first token, on a passthrough and a translated lane, finish and bill what they delivered."""
     production = Settings.from_env()
     assert production.ping_interval == 10.0
     assert production.upstream_idle_timeout >= 600, "real reasoning models think silently for minutes"
-    with gateway_on(stack, tmp_path, {}) as (info, _, _):
-        org = stack.new_org(5_000_000)
-        cases = [("anthropic", "claude", "mid-stream"), ("openai", "claude", "first-token"),
-                 ("anthropic", "openai-format", "first-token"), ("openai", "gemini", "mid-stream")]
-        started = time.monotonic()
+    org = stack.new_org(5_000_000)
+    cases = [("anthropic", "claude", "mid-stream"), ("openai", "claude", "first-token"),
+             ("anthropic", "openai-format", "first-token"), ("openai", "gemini", "mid-stream")]
+    started = time.monotonic()
 
-        def one(case: tuple[str, str, str]) -> Streamed:
-            surface, lane, where = case
-            text = _directive(where, 15, secrets.token_hex(3)).replace("deltas=3", "deltas=2")
-            return stream(info["base_url"], surface, org.master_key, text, model=MODELS[lane])
+    def one(case: tuple[str, str, str]) -> Streamed:
+        surface, lane, where = case
+        text = _directive(where, 15, secrets.token_hex(3)).replace("deltas=3", "deltas=2")
+        return stream(production_gateway, surface, org.master_key, text, model=MODELS[lane])
 
-        with ThreadPoolExecutor(len(cases)) as pool:
-            results = list(pool.map(one, cases))
-        assert time.monotonic() - started >= 15
-        for case, s in zip(cases, results, strict=True):
-            assert s.status == 200 and not s.errors and s.finished, (case, s.frames[-3:])
-            assert len(s.text.split()) == 24 and s.pings >= 1, (case, s.pings, s.text)
-        _check_billed(stack, org, results)
+    with ThreadPoolExecutor(len(cases)) as pool:
+        results = list(pool.map(one, cases))
+    assert time.monotonic() - started >= 15
+    for case, s in zip(cases, results, strict=True):
+        assert s.status == 200 and not s.errors and s.finished, (case, s.frames[-3:])
+        assert len(s.text.split()) == 24 and s.pings >= 1, (case, s.pings, s.text)
+    _check_billed(stack, org, results)

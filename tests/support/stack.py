@@ -55,6 +55,14 @@ def local_stack_process(workdir: Path, *, args: list[str] | None = None,
                 proc.kill()
 
 
+def gateway_on(stack: Stack, workdir: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Another gateway process on ``stack``'s DynamoDB (its own simulator, poller and sweeper), run
+    with ``env`` on top of the production defaults; a context manager like ``local_stack_process``."""
+    args = ["--dynamodb-url", stack.dynamodb_url, "--table-prefix", "bytespike-test", "--sweep-interval", "1",
+            "--poll-interval", "0.1"]
+    return local_stack_process(workdir, args=args, env=env)
+
+
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> dict[str, Any]:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from bytespike.catalog import UnitPrice, catalog
+from bytespike.catalog import catalog
+from bytespike.catalog.schema import UnitPriceEntry
 from bytespike.errors import GatewayError
 from bytespike.gateway.media import audio, common, rerank, video
 from bytespike.gateway.media.images import Plan
@@ -23,7 +24,7 @@ def test_every_modality_model_is_priced_and_sourced() -> None:
     for m in MEDIA:
         assert m.unit_price is not None and m.unit_price.rates, m.id
         assert all(isinstance(v, int) and v > 0 for v in m.unit_price.rates.values()), m.id
-        assert "| read 20" in m.raw["price_source"] and m.raw.get("price_as_of"), m.id
+        assert m.provenance is not None and "| read 20" in m.provenance.source and m.provenance.as_of, m.id
         assert catalog().providers[m.provider]
 
 
@@ -42,12 +43,12 @@ def test_unit_costs(model: str, quantity: int, key: str, credits: int) -> None:
 
 
 def test_unit_price_parsing() -> None:
-    p = UnitPrice.from_dict({"unit": "image", "per": 1, "a": 5, "b": 7})
+    p = UnitPriceEntry.model_validate({"unit": "image", "per": 1, "a": 5, "b": 7}).to_unit_price()
     assert (p.unit, p.per, p.max_rate, p.cost(2, "b")) == ("image", 1, 7, 14)
     with pytest.raises(KeyError):
         p.rate("missing")
     with pytest.raises(ValueError):
-        UnitPrice.from_dict({"unit": "image"})
+        UnitPriceEntry.model_validate({"unit": "image"})
 
 
 def test_sora_is_retired_from_its_shutdown_day() -> None:

@@ -2,6 +2,11 @@
 
 1 credit = 1 micro-USD. Catalog prices are credits per million tokens, so a cost is
 ``ceil(Σ tokens × price / 1e6)`` computed exactly in integers.
+
+Which price applies (:func:`price_at`) is decided once per request, from the catalog's rules:
+the long-context tier by the prompt's size, an off-peak rate or an announced price change by
+the moment the request started (its hold). The hold (:func:`hold_credits`) and the settle
+(:func:`usage_credits`) apply the same rules, so the hold stays a ceiling of the bill.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ class Usage:
             cache_read=int(u.get("cache_read_input_tokens") or 0),
         )
 
+    @property
+    def prompt_tokens(self) -> int:
+        """Every input token, cached or not: what long-context tiers are decided by."""
+        return self.input + self.cache_read + self.cache_write_5m + self.cache_write_1h
+
     def as_dict(self) -> dict[str, int]:
         return {
             "input_tokens": self.input,
@@ -57,6 +67,26 @@ class Usage:
             "cache_creation_1h_input_tokens": self.cache_write_1h,
             "cache_read_input_tokens": self.cache_read,
         }
+
+
+def price_at(model: Model, *, prompt_tokens: int, at: float) -> Price:
+    """The rates one request is billed at (the whole request: long-context tiers are not marginal).
+
+    ``prompt_tokens`` is the prompt's size (input + cache reads + cache writes); ``at`` the epoch
+    second the request started. The catalog allows one rule per model (schema-checked).
+    """
+    if model.price_long is not None and prompt_tokens > model.price_long.threshold:
+        return model.price_long.price
+    if model.price_offpeak is not None and not model.price_offpeak.is_peak(at):
+        return model.price_offpeak.price
+    if model.price_next is not None and at >= model.price_next.effective:
+        return model.price_next.price
+    return model.price
+
+
+def usage_credits(model: Model, usage: Usage, *, at: float) -> int:
+    """What ``usage`` costs on ``model`` for a request started at ``at``, rounded up to a credit."""
+    return price_usage(price_at(model, prompt_tokens=usage.prompt_tokens, at=at), usage)
 
 
 def price_usage(price: Price, usage: Usage) -> int:
@@ -175,19 +205,23 @@ def typical_input_tokens(upper_estimate: int) -> int:
     return int(upper_estimate * BYTES_PER_TOKEN_UPPER / BYTES_PER_TOKEN_TYPICAL)
 
 
-def hold_credits(model: Model, request: dict[str, Any], *, input_tokens: int, cache_ttl: str | None) -> int:
+def hold_credits(model: Model, request: dict[str, Any], *, input_tokens: int, cache_ttl: str | None,
+                 at: float) -> int:
     """The hold: every input token at its dearest possible rate plus all of ``max_tokens`` as output.
 
     ``cache_ttl`` is the longest cache_control TTL in the request ("5m", "1h") or None;
     cache writes cost more than plain input, so a request that may write pays that rate.
+    The rates are the request's own (:func:`price_at`): a prompt whose upper-leaning estimate is
+    past a long-context threshold is held at the long tier, for input and output alike.
     """
-    rate = model.price.input
+    price = price_at(model, prompt_tokens=input_tokens, at=at)
+    rate = price.input
     if cache_ttl == "1h":
-        rate = max(rate, model.price.cache_write_1h, model.price.cache_write_5m)
+        rate = max(rate, price.cache_write_1h, price.cache_write_5m)
     elif cache_ttl:
-        rate = max(rate, model.price.cache_write_5m)
+        rate = max(rate, price.cache_write_5m)
     max_out = request.get("max_tokens") or model.max_output_tokens
-    micro = input_tokens * rate + int(max_out) * model.price.output
+    micro = input_tokens * rate + int(max_out) * price.output
     return max(1, -(-micro // MILLION))
 
 
@@ -197,7 +231,3 @@ def cache_ttl_hint(raw_body: bytes) -> str | None:
         return None
     return "1h" if b'"1h"' in raw_body else "5m"
 
-
-def estimate_for_output(model: Model, input_tokens: int, output_tokens: int) -> int:
-    """Credits for a count_tokens answer: the input plus the requested output budget."""
-    return price_usage(model.price, Usage(input=input_tokens, output=output_tokens))

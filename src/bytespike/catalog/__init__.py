@@ -2,6 +2,10 @@
 
 Data, not code: the estimator, the router and ``/v1/models`` all read this one file.
 Prices are integer credits per million units (1 credit = 1 micro-USD).
+
+The file is loaded through a typed schema (``catalog/schema.py``, pydantic, unknown keys
+refused): every field it documents is read by some code, or the load fails. A price rule
+written in the file but read by nothing (as ``price_long`` once was) cannot happen again.
 """
 
 from __future__ import annotations
@@ -9,9 +13,9 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 CATALOG_PATH = Path(__file__).with_name("models.toml")
 
@@ -27,23 +31,60 @@ class Price:
     cache_read: int
 
     @staticmethod
-    def from_dict(raw: dict[str, Any]) -> Price:
-        inp = int(raw["input"])
-        # Providers without a separate cache-write price bill writes as input.
-        write = int(raw.get("cache_write", raw.get("cache_write_5m", inp)))
-        return Price(
-            input=inp,
-            output=int(raw["output"]),
-            cache_write_5m=int(raw.get("cache_write_5m", write)),
-            cache_write_1h=int(raw.get("cache_write_1h", write)),
-            cache_read=int(raw.get("cache_read", inp)),
-        )
-
-
-    @staticmethod
     def zero() -> Price:
         """Models priced in another unit (images, seconds, searches...) carry no token price."""
         return Price(input=0, output=0, cache_write_5m=0, cache_write_1h=0, cache_read=0)
+
+
+@dataclass(frozen=True, slots=True)
+class LongContextPrice:
+    """Anthropic, Gemini and OpenAI bill the WHOLE request at dearer rates once its prompt
+    (input + cache reads + cache writes) is longer than ``threshold`` tokens."""
+
+    threshold: int
+    price: Price
+
+
+@dataclass(frozen=True, slots=True)
+class PeakWindow:
+    """A weekly window of the provider's peak rate, in UTC: ``days`` are ISO weekdays (1 = Monday)."""
+
+    days: frozenset[int]
+    start_minute: int  # minutes after midnight, inclusive
+    end_minute: int  # exclusive
+
+    def contains(self, at: datetime) -> bool:
+        minute = at.hour * 60 + at.minute
+        return at.isoweekday() in self.days and self.start_minute <= minute < self.end_minute
+
+    @property
+    def label(self) -> str:
+        """The catalog's own spelling, e.g. ``"Mon-Fri 01:00-04:00"``."""
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        first, last = names[min(self.days) - 1], names[max(self.days) - 1]
+        days = first if first == last else f"{first}-{last}"
+        return (f"{days} {self.start_minute // 60:02d}:{self.start_minute % 60:02d}-"
+                f"{self.end_minute // 60:02d}:{self.end_minute % 60:02d}")
+
+
+@dataclass(frozen=True, slots=True)
+class OffPeakPrice:
+    """DeepSeek's half rate outside its peak windows; ``Model.price`` holds the peak rate."""
+
+    price: Price
+    peak: tuple[PeakWindow, ...]
+
+    def is_peak(self, at: float) -> bool:
+        moment = datetime.fromtimestamp(at, UTC)
+        return any(w.contains(moment) for w in self.peak)
+
+
+@dataclass(frozen=True, slots=True)
+class NextPrice:
+    """An announced price change: from ``effective`` (epoch seconds, UTC midnight) on, ``price`` applies."""
+
+    effective: float
+    price: Price
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +100,6 @@ class UnitPrice:
     per: int
     rates: dict[str, int]
 
-    @staticmethod
-    def from_dict(raw: dict[str, Any]) -> UnitPrice:
-        rates = {str(k): int(v) for k, v in raw.items() if k not in ("unit", "per")}
-        if not rates:
-            raise ValueError("unit_price needs at least one rate")
-        return UnitPrice(unit=str(raw["unit"]), per=int(raw.get("per", 1)), rates=rates)
-
     def rate(self, key: str = "default") -> int:
         if key in self.rates:
             return self.rates[key]
@@ -79,6 +113,39 @@ class UnitPrice:
     @property
     def max_rate(self) -> int:
         return max(self.rates.values())
+
+
+@dataclass(frozen=True, slots=True)
+class MediaLimits:
+    """Per-model request limits of the modality endpoints (``gateway/media``); defaults in the schema."""
+
+    audio: str | None = None  # "speech" | "transcription" (audio models)
+    dimensions: int = 1536  # embeddings: native width
+    min_dimensions: int = 1
+    max_inputs: int = 2048
+    max_documents: int = 1000  # rerank
+    chunk_tokens: int = 500
+    max_prompt_chars: int = 32_000  # images
+    max_n: int = 1
+    sizes: tuple[str, ...] = ()  # images, video
+    qualities: tuple[str, ...] = ()
+    edits: bool = False
+    voices: tuple[str, ...] = ()  # speech
+    formats: tuple[str, ...] = ()  # speech output / transcription upload formats
+    max_chars: int = 4096
+    max_upload_bytes: int = 25 * 1024 * 1024  # transcription
+    seconds: tuple[int, ...] = (4,)  # video
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a model's prices come from, for /v1/models and docs/CATALOG.md: shown, never guessed."""
+
+    source: str
+    as_of: str
+    crosscheck: str | None = None
+    unverified: tuple[str, ...] = ()
+    notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +168,25 @@ class Model:
     max_output_tokens: int
     modality: str
     price: Price
+    status: str = "active"
     capabilities: frozenset[str] = field(default_factory=frozenset)
     thinking: str | None = None
+    thinking_always_on: bool = False
     free_tier: bool = False
     fallback: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    max_input_tokens: int | None = None  # when lower than the context window (OpenAI: 922k of 1.05M)
+    price_long: LongContextPrice | None = None
+    price_offpeak: OffPeakPrice | None = None
+    price_next: NextPrice | None = None
     unit_price: UnitPrice | None = None  # modality models priced per image/second/search/...
+    retires_at: str | None = None  # YYYY-MM-DD: from then on the gateway answers 410 without holding
+    media: MediaLimits = field(default_factory=MediaLimits)
+    provenance: Provenance | None = field(default=None, compare=False)
+
+    @property
+    def input_limit(self) -> int:
+        """The largest prompt the model takes."""
+        return self.max_input_tokens or self.context_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,45 +208,15 @@ class Catalog:
         return self.providers[model.provider]
 
 
-def _parse(data: dict[str, Any]) -> Catalog:
-    providers = {
-        name: Provider(
-            name=name,
-            wire=p["wire"],
-            base_url=p["base_url"].rstrip("/"),
-            key_env=p["key_env"],
-            sim_prefix=p.get("sim_prefix", f"/{name}"),
-        )
-        for name, p in data.get("providers", {}).items()
-    }
-    models: dict[str, Model] = {}
-    for m in data.get("models", []):
-        if m["provider"] not in providers:
-            raise ValueError(f"catalog model {m['id']} names unknown provider {m['provider']}")
-        if m["id"] in models:
-            raise ValueError(f"catalog model {m['id']} listed twice")
-        models[m["id"]] = Model(
-            id=m["id"],
-            provider=m["provider"],
-            upstream_model=m.get("upstream_model", m["id"]),
-            display_name=m.get("display_name", m["id"]),
-            created_at=m.get("created_at", "2025-01-01T00:00:00Z"),
-            context_window=int(m.get("context_window", 128000)),
-            max_output_tokens=int(m.get("max_output_tokens", 8192)),
-            modality=m.get("modality", "chat"),
-            price=Price.from_dict(m["price"]) if "price" in m else Price.zero(),
-            capabilities=frozenset(m.get("capabilities", [])),
-            thinking=m.get("thinking"),
-            free_tier=bool(m.get("free_tier", False)),
-            fallback=m.get("fallback"),
-            raw=m,
-            unit_price=UnitPrice.from_dict(m["unit_price"]) if "unit_price" in m else None,
-        )
-    return Catalog(as_of=str(data.get("meta", {}).get("as_of", "")), providers=providers, models=models)
+def load(raw: dict[str, object]) -> Catalog:
+    """A catalog from the TOML's parsed data, through the typed schema (unknown keys refused)."""
+    from bytespike.catalog.schema import CatalogFile  # pydantic: only when the catalog is first read
+
+    return CatalogFile.model_validate(raw).to_catalog()
 
 
 @lru_cache(maxsize=1)
 def catalog() -> Catalog:
     path = Path(os.environ.get("BYTESPIKE_CATALOG", CATALOG_PATH))
     with path.open("rb") as fh:
-        return _parse(tomllib.load(fh))
+        return load(tomllib.load(fh))

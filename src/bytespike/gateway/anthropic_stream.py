@@ -11,9 +11,9 @@ import json
 import re
 from typing import Any
 
-from bytespike.billing import Usage, price_usage
+from bytespike.billing import Usage
 from bytespike.errors import GatewayError, anthropic_body
-from bytespike.gateway.pipeline import Call, StreamTranslator, merge_usage
+from bytespike.gateway.pipeline import Call, StreamTranslator, credits_for, merge_usage
 from bytespike.providers.anthropic import error_from_event
 from bytespike.sse import SSEEvent, anthropic_frame
 
@@ -50,7 +50,7 @@ class AnthropicPassthrough(StreamTranslator):
             self.usage = Usage.from_anthropic(self._usage_raw)
             self.usage_final = True
             usage_out = data.setdefault("usage", {})
-            usage_out["credits"] = min(price_usage(self.call.model.price, self.usage), self.call.hold)
+            usage_out["credits"] = credits_for(self.call, self.usage)
             return anthropic_frame("message_delta", data)
         if name == "message_stop":
             self.completed = True

@@ -98,8 +98,13 @@ def _check_live(record: keys.KeyRecord) -> None:
         raise GatewayError(Kind.AUTHENTICATION, "This API key has expired.")
 
 
+def may_use(record: keys.KeyRecord, model: Model) -> bool:
+    """The key's model scope (None: every model)."""
+    return record.models is None or model.id in record.models
+
+
 def authorize(record: keys.KeyRecord, model: Model, modality: str = "chat") -> None:
-    if record.models is not None and model.id not in record.models:
+    if not may_use(record, model):
         raise GatewayError(Kind.PERMISSION, f"This key may not use model '{model.id}'.")
     if record.modalities is not None and modality not in record.modalities:
         raise GatewayError(Kind.PERMISSION, f"This key may not use the '{modality}' modality.")

@@ -66,6 +66,23 @@ def _max_output(body: dict[str, Any], model: Model) -> int:
     return int(requested or model.max_output_tokens)
 
 
+MAX_CHOICES = 128  # OpenAI's bound on `n`
+
+
+def _choices(body: dict[str, Any]) -> int:
+    """``n``: how many completions the upstream generates, each up to the output budget.
+
+    The hold covers all of them (``n`` x the output budget); lanes that cannot produce more
+    than one (Claude and Gemini, translated) refuse ``n`` > 1 in their translators.
+    """
+    n = body.get("n")
+    if n is None:
+        return 1
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CHOICES:
+        raise GatewayError(Kind.INVALID_REQUEST, f"Invalid 'n': must be an integer from 1 to {MAX_CHOICES}.", param="n")
+    return n
+
+
 def _session(body: dict[str, Any]) -> str | None:
     """Stickiness: the caller's user / prompt_cache_key, or a hash of the system prompt."""
     user = body.get("prompt_cache_key") or body.get("user")
@@ -89,10 +106,12 @@ async def chat_completions(request: Request) -> Response:
         auth.authorize(key, model)
         max_out = _max_output(body, model)
         input_tokens = estimate_openai_input_tokens(body)
-        estimated = hold_credits(model, {"max_tokens": max_out}, input_tokens=input_tokens, cache_ttl=cache_ttl_hint(raw))
+        at = time.time()
+        estimated = hold_credits(model, {"max_tokens": max_out * _choices(body)}, input_tokens=input_tokens,
+                                 cache_ttl=cache_ttl_hint(raw), at=at)
         request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
-                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens)
+                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at)
         wire = catalog().provider_of(model).wire
         if wire == "openai":
             return await _passthrough(call, body)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from bytespike.billing import Usage, cache_ttl_hint, estimate_input_tokens, hold_credits
-from bytespike.catalog import Model, catalog
+from bytespike.catalog import Model, Price, catalog
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import auth
@@ -71,10 +71,11 @@ async def create_message(request: Request) -> Response:
                                f"max_tokens: {body['max_tokens']} > {model.max_output_tokens}, the maximum for {model.id}",
                                param="max_tokens")
         input_tokens = estimate_input_tokens(body)
-        estimated = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=cache_ttl_hint(raw))
+        at = time.time()
+        estimated = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=cache_ttl_hint(raw), at=at)
         request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
-                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens)
+                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at)
         wire = catalog().provider_of(model).wire
         if wire == "openai":
             return await messages_via_openai(request, call, body, input_tokens)
@@ -136,7 +137,7 @@ async def count_tokens(request: Request) -> Response:
         auth.authorize(key, model)
         local = estimate_input_tokens(body)
         sized = {**body, "max_tokens": body.get("max_tokens") or model.max_output_tokens}
-        estimated = hold_credits(model, sized, input_tokens=local, cache_ttl=cache_ttl_hint(raw))
+        estimated = hold_credits(model, sized, input_tokens=local, cache_ttl=cache_ttl_hint(raw), at=time.time())
         input_tokens = await _upstream_count(model, body, request) if catalog().provider_of(model).wire == "anthropic" else None
         return json_response(
             {"input_tokens": input_tokens if input_tokens is not None else local, "estimated_credits": estimated},
@@ -171,7 +172,7 @@ def _anthropic_model(m: Model) -> dict[str, Any]:
         "type": "model",
         "display_name": m.display_name,
         "created_at": m.created_at,
-        "max_input_tokens": m.context_window,
+        "max_input_tokens": m.input_limit,
         "max_tokens": m.max_output_tokens,
     }
 
@@ -187,22 +188,57 @@ def _openai_model(m: Model) -> dict[str, Any]:
     return {"id": m.id, "object": "model", "created": _created_epoch(m), "owned_by": m.provider}
 
 
-def _bytespike_extras(m: Model) -> dict[str, Any]:
-    """ByteSpike's additions to both shapes: provider, capabilities and the catalog's prices."""
+def _rates(price: Price) -> dict[str, int]:
+    return {"input": price.input, "output": price.output, "cache_write_5m": price.cache_write_5m,
+            "cache_write_1h": price.cache_write_1h, "cache_read": price.cache_read}
+
+
+def _pricing(m: Model) -> dict[str, Any]:
+    """Every price rule the gateway bills this model by, with where the numbers come from."""
     pricing: dict[str, Any] = {"unit": "credits per million tokens (1 credit = 1 micro-USD)"}
-    if m.price is not None:
-        pricing.update(input=m.price.input, output=m.price.output, cache_write_5m=m.price.cache_write_5m,
-                       cache_write_1h=m.price.cache_write_1h, cache_read=m.price.cache_read)
+    if m.modality == "chat":
+        pricing.update(_rates(m.price))
+    if m.price_long is not None:
+        pricing["long_context"] = {"prompt_tokens_over": m.price_long.threshold, **_rates(m.price_long.price)}
+    if m.price_offpeak is not None:
+        pricing["off_peak"] = {"peak_hours_utc": [w.label for w in m.price_offpeak.peak],
+                               **_rates(m.price_offpeak.price)}
+    if m.price_next is not None:
+        effective = time.strftime("%Y-%m-%d", time.gmtime(m.price_next.effective))
+        pricing["next"] = {"effective": effective, **_rates(m.price_next.price)}
     if m.unit_price is not None:
         pricing["per_unit"] = {"unit": m.unit_price.unit, "per": m.unit_price.per, "credits": dict(m.unit_price.rates)}
-    return {
+    if m.provenance is not None:
+        pricing.update(source=m.provenance.source, as_of=m.provenance.as_of)
+        if m.provenance.crosscheck:
+            pricing["crosscheck"] = m.provenance.crosscheck
+    return pricing
+
+
+def _bytespike_extras(m: Model) -> dict[str, Any]:
+    """ByteSpike's additions to both shapes: provider, status, capabilities and the catalog's prices."""
+    extras: dict[str, Any] = {
         "provider": m.provider,
         "modality": m.modality,
+        "status": m.status,
         "capabilities": sorted(m.capabilities),
         "thinking": m.thinking,
+        "thinking_always_on": m.thinking_always_on,
         "free_tier": m.free_tier,
-        "pricing": pricing,
+        "context_window": m.context_window,
+        "pricing": _pricing(m),
+        "catalog_as_of": catalog().as_of,
     }
+    if m.fallback:
+        extras["fallback"] = m.fallback
+    if m.retires_at:
+        extras["retires_at"] = m.retires_at
+    if m.provenance is not None:
+        if m.provenance.unverified:
+            extras["unverified"] = list(m.provenance.unverified)
+        if m.provenance.notes:
+            extras["notes"] = m.provenance.notes
+    return extras
 
 
 def _ordered_models() -> list[Model]:

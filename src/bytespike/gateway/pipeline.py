@@ -20,10 +20,11 @@ from typing import Any, Protocol
 import anyio
 from starlette.responses import Response
 
-from bytespike.billing import Usage, price_usage, typical_input_tokens
+from bytespike.billing import Usage, typical_input_tokens, usage_credits
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import observe
+from bytespike.gateway.auth import may_use
 from bytespike.http.render import base_headers
 from bytespike.providers import Account, UpstreamResponse, pool
 from bytespike.sse import SSEEvent, SSEParser, dumps
@@ -62,6 +63,7 @@ class Call:
     account: str = ""  # the upstream account that served the call (logs only, never sent to clients)
     fallback_from: str | None = None  # the model asked for, when the catalog's fallback served it
     input_estimate: int = 0  # the local (upper-leaning) input-token estimate the hold was sized with
+    at: float = field(default_factory=time.time)  # when the request started: its prices are those of this moment
 
     def hold_record(self, modality: str = "chat") -> ledger.Hold:
         period = ledger.period_label(self.key.quota_period) if self.key.quota is not None and self.key.quota_period else None
@@ -136,15 +138,17 @@ async def open_pooled(
     """Open the upstream through the model's account pool (failover before the first byte).
 
     If that fails for a reason another model could avoid and the catalog names a
-    ``fallback`` speaking the same wire protocol, the call moves to it: billed at the
-    fallback's prices (still capped by the hold) and announced in ``x-bytespike-fallback``.
+    ``fallback`` (same wire protocol, checked when the catalog loads) that the key may use,
+    the call moves to it: billed at the fallback's prices (still capped by the hold) and
+    announced in ``x-bytespike-fallback``. A key scoped away from the fallback gets the
+    original error.
     """
     model = call.model
     try:
         response, account = await pool.open_with_failover(catalog().provider_of(model), lambda a: send(a, model),
                                                           session=session)
     except GatewayError as err:
-        fallback = _fallback_for(model, err)
+        fallback = _fallback_for(call.key, model, err)
         if fallback is None:
             raise
         log.warning("%s: %s failed (%s); falling back to %s", call.request_id, model.id, err.kind, fallback.id)
@@ -158,13 +162,11 @@ async def open_pooled(
 _FALLBACK_KINDS = {Kind.OVERLOADED, Kind.RATE_LIMIT, Kind.UPSTREAM, Kind.TIMEOUT, Kind.API}
 
 
-def _fallback_for(model: Model, err: GatewayError) -> Model | None:
+def _fallback_for(key: KeyRecord, model: Model, err: GatewayError) -> Model | None:
     if not model.fallback or err.kind not in _FALLBACK_KINDS:
         return None
     fallback = catalog().model(model.fallback)
-    if fallback is None or catalog().provider_of(fallback).wire != catalog().provider_of(model).wire:
-        return None
-    return fallback
+    return fallback if fallback is not None and may_use(key, fallback) else None
 
 
 def call_headers(call: Call) -> dict[str, str]:
@@ -205,10 +207,15 @@ async def settle_failure(call: Call, exc: BaseException | None = None) -> None:
     observe.record(call, detail)
 
 
+def credits_for(call: Call, usage: Usage) -> int:
+    """What ``usage`` costs this call at its own prices, capped at the hold (estimated_credits is a ceiling)."""
+    return min(usage_credits(call.model, usage, at=call.at), call.hold)
+
+
 def billed_credits(call: Call, usage: Usage | None, cost: int | None = None) -> int:
     """The priced cost (or the given one), capped at the hold (estimated_credits is a ceiling)."""
     if cost is None:
-        cost = price_usage(call.model.price, usage or Usage())
+        cost = usage_credits(call.model, usage or Usage(), at=call.at)
     if cost > call.hold:
         log.warning("cost %s above hold %s for %s; billed the hold", cost, call.hold, call.request_id)
         cost = call.hold

@@ -83,7 +83,7 @@ async def config(request: Request) -> Response:
             "max_tokens": cfg.max_tokens,
             "models": sorted(m.id for m in free_models()),
         },
-        "models": {m.id: {"thinking": m.thinking, "thinking_always_on": bool(m.raw.get("thinking_always_on"))}
+        "models": {m.id: {"thinking": m.thinking, "thinking_always_on": m.thinking_always_on}
                    for m in catalog().models.values() if m.modality == "chat"},
         "anthropic_version": free.ANTHROPIC_VERSION,
     }

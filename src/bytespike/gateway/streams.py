@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from bytespike.billing import Usage, price_usage
+from bytespike.billing import Usage
 from bytespike.errors import GatewayError, anthropic_body, openai_body
 from bytespike.gateway.pipeline import Call, StreamTranslator, anthropic_delta_chars
 from bytespike.providers.anthropic import error_from_event
@@ -25,11 +25,6 @@ from bytespike.translate import (
 
 _NONEMPTY_CONTENT = re.compile(rb'"(?:reasoning_)?content":\s*"[^"]')
 _DELTA_TEXT = re.compile(rb'"(?:reasoning_content|content|arguments)":\s*"((?:[^"\\]|\\.)*)"')
-
-
-def credits(call: Call, usage: Usage) -> int:
-    """What the client is billed: priced usage, capped at the hold (the estimate is a ceiling)."""
-    return min(price_usage(call.model.price, usage), call.hold)
 
 
 class OpenAIFrames:

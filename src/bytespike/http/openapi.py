@@ -85,9 +85,9 @@ def _model_ids(modality: str, *, audio: str | None = None, free: bool = False, r
 
     ids: list[str] = []
     for m in catalog().models.values():
-        if m.modality != modality or (audio and m.raw.get("audio") != audio) or (free and not m.free_tier):
+        if m.modality != modality or (audio and m.media.audio != audio) or (free and not m.free_tier):
             continue
-        if not retired and m.raw.get("retires_at"):
+        if not retired and m.retires_at:
             continue
         ids.append(m.id)
         if m.upstream_model and m.upstream_model != m.id:
@@ -102,7 +102,7 @@ def _union(modality: str, key: str) -> list[Any]:
     seen: list[Any] = []
     for m in catalog().models.values():
         if m.modality == modality:
-            seen += [v for v in m.raw.get(key, []) if v not in seen]
+            seen += [v for v in getattr(m.media, key) if v not in seen]
     return seen
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -147,12 +148,12 @@ def estimate(req: FreeRequest) -> dict[str, int]:
     ttl = cache_ttl_hint(req.raw)
     if req.surface == "anthropic":
         input_tokens = estimate_input_tokens(body)
-        credits = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=ttl)
+        credits = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=ttl, at=time.time())
         max_out = int(body["max_tokens"])
     else:
         input_tokens = estimate_openai_input_tokens(body)
         max_out = int(_max_tokens("openai", body))
-        credits = hold_credits(model, {"max_tokens": max_out}, input_tokens=input_tokens, cache_ttl=ttl)
+        credits = hold_credits(model, {"max_tokens": max_out}, input_tokens=input_tokens, cache_ttl=ttl, at=time.time())
     return {"input_tokens": input_tokens, "max_output_tokens": max_out, "estimated_credits": credits}
 
 

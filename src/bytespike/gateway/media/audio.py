@@ -44,12 +44,12 @@ async def speech(request: Request) -> Response:
         body = await c.read_json(request)
         model = c.resolve(body.get("model"), MODALITY, kind="speech")
         c.authorize(key, model, MODALITY)
-        text = c.as_str(body, "input", required=True, max_len=int(model.raw.get("max_chars", 4096))) or ""
+        text = c.as_str(body, "input", required=True, max_len=model.media.max_chars) or ""
         voice = body.get("voice")
         if isinstance(voice, dict):
             voice = voice.get("id")
-        c.one_of(voice if voice is not None else "", "voice", list(model.raw.get("voices", [])), "")
-        fmt = c.one_of(body.get("response_format"), "response_format", list(model.raw.get("formats", ["mp3"])), "mp3")
+        c.one_of(voice if voice is not None else "", "voice", list(model.media.voices), "")
+        fmt = c.one_of(body.get("response_format"), "response_format", list(model.media.formats or ("mp3",)), "mp3")
         speed = c.as_float(body.get("speed"), "speed", 0.25, 4.0, 1.0)
         if body.get("instructions") is not None and model.upstream_model.startswith("tts-1"):
             raise c.bad("'instructions' is not supported by tts-1 and tts-1-hd.", "instructions")
@@ -133,7 +133,7 @@ async def transcriptions(request: Request) -> Response:
         form = await c.read_form(request, max_files=1)
         model = c.resolve(c.form_str(form, "model", required=True), MODALITY, kind="transcription")
         c.authorize(key, model, MODALITY)
-        formats = {ext: c.AUDIO_EXT[ext] for ext in model.raw.get("formats", []) if ext in c.AUDIO_EXT}
+        formats = {ext: c.AUDIO_EXT[ext] for ext in model.media.formats if ext in c.AUDIO_EXT}
         upload = await c.read_upload(form, "file", model=model, allowed_ext=formats)
         assert upload is not None
         fmt = c.one_of(c.form_str(form, "response_format"), "response_format", TRANSCRIPT_FORMATS, "json")

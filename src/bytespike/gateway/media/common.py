@@ -23,7 +23,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bytespike.catalog import Model, Provider, UnitPrice, catalog
+from bytespike.catalog import MediaLimits, Model, Provider, UnitPrice, catalog
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import auth
@@ -79,14 +79,14 @@ def resolve(model_id: Any, modality: str, kind: str | None = None) -> Model:
     if not isinstance(model_id, str) or not model_id:
         raise bad("you must provide a model parameter", "model")
     model = catalog().model(model_id)
-    if model is None or model.modality != modality or (kind and model.raw.get("audio") != kind):
+    if model is None or model.modality != modality or (kind and model.media.audio != kind):
         served = sorted(m.id for m in catalog().models.values()
-                        if m.modality == modality and (not kind or m.raw.get("audio") == kind) and not retired(m))
+                        if m.modality == modality and (not kind or m.media.audio == kind) and not retired(m))
         raise GatewayError(Kind.NOT_FOUND, f"The model '{model_id}' does not exist or does not serve this endpoint. "
                                            f"Models here: {', '.join(served)}.", param="model")
     if retired(model):
         raise GatewayError(Kind.INVALID_REQUEST,
-                           f"'{model.id}' was shut down by its provider on {model.raw['retires_at']}; nothing was held. "
+                           f"'{model.id}' was shut down by its provider on {model.retires_at}; nothing was held. "
                            "See GET /v1/models for the models this endpoint serves.", param="model", status=410)
     if model.unit_price is None:
         raise GatewayError(Kind.API, f"The catalog has no unit price for '{model.id}'.")
@@ -95,7 +95,7 @@ def resolve(model_id: Any, modality: str, kind: str | None = None) -> Model:
 
 def retired(model: Model, today: str | None = None) -> bool:
     """True from the provider's announced shutdown day (UTC) on."""
-    day = model.raw.get("retires_at")
+    day = model.retires_at
     return bool(day) and (today or time.strftime("%Y-%m-%d", time.gmtime())) >= str(day)
 
 
@@ -161,7 +161,7 @@ async def read_form(request: Request, *, max_files: int = 16, max_fields: int = 
 
 def upload_limit(model: Model | None = None) -> int:
     """Per-file limit: the model's own (OpenAI: 25 MB) within the function's payload limit."""
-    own = int(model.raw.get("max_upload_bytes", 25 * 1024 * 1024)) if model else 25 * 1024 * 1024
+    own = model.media.max_upload_bytes if model else MediaLimits().max_upload_bytes
     return min(own, settings().max_body_bytes)
 
 

@@ -29,7 +29,7 @@ def _inputs(body: dict[str, Any], model: Model) -> tuple[list[str] | None, list[
     raw = body.get("input")
     if raw is None:
         raise c.bad("Missing required parameter: 'input'.", "input")
-    max_inputs = int(model.raw.get("max_inputs", 2048))
+    max_inputs = model.media.max_inputs
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list) or not raw:
@@ -53,8 +53,8 @@ def _inputs(body: dict[str, Any], model: Model) -> tuple[list[str] | None, list[
 def _dimensions(body: dict[str, Any], model: Model) -> int | None:
     if body.get("dimensions") is None:
         return None
-    native = int(model.raw.get("dimensions", 1536))
-    return c.as_int(body.get("dimensions"), "dimensions", int(model.raw.get("min_dimensions", 1)), native)
+    native = model.media.dimensions
+    return c.as_int(body.get("dimensions"), "dimensions", model.media.min_dimensions, native)
 
 
 async def create_embeddings(request: Request) -> Response:
@@ -69,7 +69,7 @@ async def create_embeddings(request: Request) -> Response:
         fmt = c.one_of(body.get("encoding_format"), "encoding_format", ("float", "base64"), "float")
         c.as_str(body, "user", max_len=256)
         count = len(texts or token_arrays or [])
-        width = dims or int(model.raw.get("dimensions", 1536))
+        width = dims or model.media.dimensions
         if count * width * (6 if fmt == "base64" else 12) > c.BUFFERED_RESPONSE_LIMIT:
             raise c.bad(f"{count} embeddings of {width} dimensions exceed the 6 MB response limit; split the batch "
                         "or use encoding_format=base64 / fewer dimensions.", "input")

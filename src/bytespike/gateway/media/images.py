@@ -34,16 +34,15 @@ class Plan:
 
     def __init__(self, model: Model, fields: dict[str, Any]) -> None:
         self.model = model
-        raw = model.raw
         self.prompt = fields.get("prompt")
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise c.bad("Missing required parameter: 'prompt'.", "prompt")
-        limit = int(raw.get("max_prompt_chars", 32_000))
+        limit = model.media.max_prompt_chars
         if len(self.prompt) > limit:
             raise c.bad(f"Invalid 'prompt': longer than {limit} characters.", "prompt")
-        self.n = c.as_int(fields.get("n"), "n", 1, int(raw.get("max_n", 1)), default=1)
-        sizes: list[str] = list(raw.get("sizes", []))
-        qualities: list[str] = list(raw.get("qualities", []))
+        self.n = c.as_int(fields.get("n"), "n", 1, model.media.max_n, default=1)
+        sizes: list[str] = list(model.media.sizes)
+        qualities: list[str] = list(model.media.qualities)
         self.size = c.one_of(fields.get("size"), "size", [*sizes, "auto"], "auto")
         self.quality = "auto"
         if qualities:
@@ -103,7 +102,7 @@ async def edit(request: Request) -> Response:
         form = await c.read_form(request, max_files=17)
         model = c.resolve(c.form_str(form, "model", required=True), MODALITY)
         c.authorize(key, model, MODALITY)
-        if not model.raw.get("edits"):
+        if not model.media.edits:
             raise c.bad(f"{model.id} has no edits endpoint; use /v1/images/generations.", "model")
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         plan = Plan(model, fields)

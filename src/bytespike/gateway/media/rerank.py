@@ -31,7 +31,7 @@ def _documents(body: dict[str, Any], model: Model) -> list[str]:
     docs = body.get("documents")
     if not isinstance(docs, list) or not docs:
         raise c.bad("'documents' must be a non-empty array of strings or {text} objects.", "documents")
-    limit = int(model.raw.get("max_documents", 1000))
+    limit = model.media.max_documents
     if len(docs) > limit:
         raise c.bad(f"'documents' has {len(docs)} items; {model.id} takes at most {limit}.", "documents")
     out = []
@@ -49,7 +49,7 @@ def held_units(model: Model, query: str, docs: list[str]) -> int:
     """Upper bound of what the upstream will bill, in the model's unit."""
     q = c.est_tokens(query)
     if c.unit_price(model).unit == "search":
-        chunk = int(model.raw.get("chunk_tokens", 500))
+        chunk = model.media.chunk_tokens
         chunks = sum(max(1, math.ceil((q + c.est_tokens(d)) / chunk)) for d in docs)
         return math.ceil(chunks / 100)
     return sum(q + c.est_tokens(d) for d in docs)

@@ -123,11 +123,11 @@ async def create_video(request: Request) -> Response:
         model = c.resolve(fields.get("model"), MODALITY)
         c.authorize(key, model, MODALITY)
         prompt = c.as_str(fields, "prompt", required=True, max_len=MAX_PROMPT) or ""
-        allowed_seconds = [int(x) for x in model.raw.get("seconds", [4])]
+        allowed_seconds = list(model.media.seconds)
         seconds = c.as_int(fields.get("seconds"), "seconds", 1, 600, default=min(allowed_seconds))
         if seconds not in allowed_seconds:
             raise c.bad(f"Invalid 'seconds': {seconds}. {model.id} makes {', '.join(map(str, allowed_seconds))}.", "seconds")
-        sizes = list(model.raw.get("sizes", []))
+        sizes = list(model.media.sizes)
         size = c.one_of(fields.get("size"), "size", sizes, sizes[0])
         variant = rate_key(model, size)
         ctx.estimated = c.unit_price(model).cost(seconds, variant)
