@@ -102,3 +102,55 @@ def test_next_period_starts_fresh(stack: Stack) -> None:
     r = httpx.post(f"{stack.base_url}/v1/messages", json=body, headers={"x-api-key": carol["secret"]}, timeout=30)
     assert r.status_code == 402 and "quota" in r.json()["error"]["message"]
     assert stack.admin("GET", f"/v1/keys/{carol['key_id']}", org.master_key).json()["quota_used"] == hold * 3
+
+
+def test_a_limited_masters_quota_covers_its_sub_keys_under_50_concurrent_requests(stack: Stack) -> None:
+    """Issue 14, finding 6: a master limited to Q credits a day with four sub-keys spent 4.9 Q in a day,
+    each sub-key having its own counter. Now every hold through a sub-key also consumes the master's
+    counter, in the same transaction: 50 concurrent requests across four siblings and the master fit
+    in the master's quota, and the releases give back to both counters."""
+    hold = _hold_of(stack, SLOW)
+    quota = hold * 5 + hold // 2  # the master's whole day: room for five holds at once
+    org = stack.create_org(100 * hold * 10)  # the wallet is never the limit here
+    master = stack.mint(stack.operator_key, org_id=org.org_id, kind="master", member_id="team", quota=quota,
+                        quota_period="day")
+    subs = [stack.mint(master["secret"], member_id=f"dev{i}") for i in range(4)]
+    assert all((s["quota"], s["quota_period"]) == (quota, "day") for s in subs)  # each inherits the master's
+    day = ledger.period_label("day")
+
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=100)) as http:
+            keys = [subs[i % 4]["secret"] for i in range(46)] + [master["secret"]] * 4
+            return list(await asyncio.gather(*(http.post(f"{stack.base_url}/v1/messages", json=SLOW,
+                                                         headers={"x-api-key": k}) for k in keys)))
+
+    responses = asyncio.run(run())
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 5 and statuses.count(402) == 45, statuses
+    refusals = [r.json()["error"]["message"] for r in responses if r.status_code == 402]
+    assert any("master key" in m for m in refusals), refusals[:3]
+    stack.wait_all_released(org.org_id)
+    res = stack.reservations(org.org_id)
+    assert len(res) == 5  # a refused request holds nothing
+    billed = sum(int(r["cost"]) for r in res)
+    assert 0 < billed <= quota
+    # Every counter is exactly what its reservations were billed: the master's covers all five.
+    assert stack.member_used(org.org_id, "team", day) == billed
+    for i in range(4):
+        own = sum(int(r["cost"]) for r in res if r["member_id"] == f"dev{i}")
+        assert (stack.member_used(org.org_id, f"dev{i}", day) or 0) == own
+    stack.assert_conservation(org.org_id)
+    view = stack.admin("GET", f"/v1/keys/{master['key_id']}", stack.operator_key,
+                       params={"org_id": org.org_id}).json()
+    assert view["quota_used"] == billed
+
+
+def test_a_sub_key_under_an_unlimited_master_charges_only_its_own_quota(stack: Stack) -> None:
+    org = stack.create_org(10_000_000)
+    sub = stack.mint(org.master_key, member_id="solo", quota=1_000_000, quota_period="month")
+    r = httpx.post(f"{stack.base_url}/v1/messages", headers={"x-api-key": sub["secret"]}, timeout=30,
+                   json={"model": CLAUDE, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 200
+    [res] = stack.wait_all_released(org.org_id)
+    assert res["quota_counters"] == [["solo", ledger.period_label("month")]]
+    assert stack.member_used(org.org_id, "owner", ledger.period_label("month")) is None

@@ -120,3 +120,27 @@ def test_hangup_after_last_content_before_stop(stack: Stack, surface: str) -> No
     full = _full_cost(stack, surface, org, text)
     assert 0 < res["cost"] <= full, (res, full)
     _healthy(stack)
+
+
+NON_STREAMING_LANES = [("anthropic", "claude-haiku-5-5"), ("anthropic", "gpt-6-luna"), ("anthropic", "gemini-3.5-flash-lite"),
+                       ("openai", "gpt-6-luna"), ("openai", "claude-haiku-5-5"), ("openai", "gemini-3.5-flash-lite")]
+
+
+@pytest.mark.parametrize(("surface", "model"), NON_STREAMING_LANES)
+def test_non_streaming_hangup_cancels_the_upstream_and_bills_nothing(stack: Stack, surface: str, model: str) -> None:
+    """Issue 14, finding 4: a non-streaming client that hung up kept the upstream running and was billed
+    the whole answer it never received. Now the hang-up cancels the upstream call at once and, as for a
+    stream aborted before its first content, nothing is billed."""
+    org = stack.new_org(1_000_000)
+    path, headers, body = request(surface, org.master_key, "slow answer [[sim delay_ms=4000 words=300]]",
+                                  stream=False, model=model, max_tokens=2000)
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(stack.base_url + path, json=body, headers=headers, timeout=httpx.Timeout(30, read=1.0))
+    [res] = _settled(stack, org, 1)
+    assert res["state"] == "FAILED" and res["outcome"] == "client_aborted" and int(res["cost"]) == 0, res
+    # Settled about when the client left, not when the upstream would have answered (4 s).
+    assert int(res["settled_at"]) - int(res["created_at"]) < 3000, res
+    assert time.monotonic() - started < 30
+    assert stack.assert_conservation(org.org_id)["billed"] == 0
+    _healthy(stack)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from botocore.exceptions import ClientError
@@ -51,6 +52,10 @@ async def authenticate(request: Request) -> keys.KeyRecord:
             parent = await keys.lookup(parent.successor)
         if parent is None or parent.status != "active":
             raise GatewayError(Kind.AUTHENTICATION, "This key's master key was revoked.")
+        if parent.quota is not None:
+            # A limited master's quota covers its sub-keys: their holds consume it too (ledger.py).
+            above = keys.QuotaLimit(parent.member_id, parent.quota, parent.quota_period or "month")
+            record = dataclasses.replace(record, limits_above=(above,))
     if record.rpm:
         await check_rpm(record)
     return record

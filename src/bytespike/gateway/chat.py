@@ -6,7 +6,6 @@ Claude models are translated both ways by the pure translators.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -27,9 +26,9 @@ from bytespike.gateway.pipeline import (
     hold_and_open,
     new_request_id,
     open_pooled,
+    read_json,
     relay,
     request_id_for,
-    settle_failure,
 )
 from bytespike.gateway.streams import AnthropicToOpenAI, OpenAIPassthrough, dumps_bytes
 from bytespike.http.render import error_response, parse_json_object, read_body
@@ -111,7 +110,8 @@ async def chat_completions(request: Request) -> Response:
                                  cache_ttl=cache_ttl_hint(raw), at=at)
         request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
-                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at)
+                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at,
+                    request=request)
         wire = catalog().provider_of(model).wire
         if wire == "openai":
             return await _passthrough(call, body)
@@ -138,14 +138,8 @@ async def _passthrough(call: Call, body: dict[str, Any]) -> Response:
         translator = OpenAIPassthrough(call, client_wants_usage=client_wants_usage)
         return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
                                  media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
-    try:
-        completion = json.loads(await upstream.aread())
-        usage = Usage.from_anthropic(openai_usage_to_anthropic(completion.get("usage") or {}))
-    except Exception as exc:
-        await settle_failure(call, exc)
-        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
-    finally:
-        await upstream.aclose()
+    completion, usage = await read_json(
+        call, upstream, lambda c: (c, Usage.from_anthropic(openai_usage_to_anthropic(c.get("usage") or {}))))
     completion["model"] = call.model.id if completion.get("model") == call.model.upstream_model else completion.get("model")
     return await billed_json(call, usage, completion, headers)
 
@@ -172,13 +166,8 @@ async def _via_claude(request: Request, call: Call, body: dict[str, Any], max_ou
                                        names=names)
         return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
                                  media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
-    try:
-        message = json.loads(await upstream.aread())
-        completion = anthropic_response_to_openai(message, model=call.model.id, names=names, created=created)
-    except Exception as exc:
-        await settle_failure(call, exc)
-        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
-    finally:
-        await upstream.aclose()
+    completion, usage = await read_json(call, upstream, lambda m: (
+        anthropic_response_to_openai(m, model=call.model.id, names=names, created=created),
+        Usage.from_anthropic(m.get("usage"))))
     completion["id"] = completion_id
-    return await billed_json(call, Usage.from_anthropic(message.get("usage")), completion, headers)
+    return await billed_json(call, usage, completion, headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -18,8 +17,8 @@ from bytespike.gateway.pipeline import (
     call_headers,
     hold_and_open,
     open_pooled,
+    read_json,
     relay,
-    settle_failure,
 )
 from bytespike.gateway.streams import OpenAIToAnthropic, dumps_bytes
 from bytespike.providers import openai as oai
@@ -61,13 +60,7 @@ async def messages_via_openai(request: Request, call: Call, body: dict[str, Any]
                                        provider=provider.name)
         return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
                                  media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
-    try:
-        completion = json.loads(await upstream.aread())
-        message = openai_response_to_anthropic(completion, model=call.model.id, names=names, provider=provider.name)
-    except Exception as exc:
-        await settle_failure(call, exc)
-        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
-    finally:
-        await upstream.aclose()
+    message = await read_json(call, upstream, lambda c: openai_response_to_anthropic(
+        c, model=call.model.id, names=names, provider=provider.name))
     message["id"] = message_id
     return await billed_json(call, Usage.from_anthropic(message.get("usage")), message, headers)

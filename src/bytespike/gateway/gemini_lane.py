@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from bytespike.billing import Usage
 from bytespike.config import settings
-from bytespike.errors import GatewayError, Kind
+from bytespike.errors import GatewayError
 from bytespike.gateway.crossing import SSE_HEADERS, translation_error
 from bytespike.gateway.pipeline import (
     Call,
@@ -21,8 +21,8 @@ from bytespike.gateway.pipeline import (
     call_headers,
     hold_and_open,
     open_pooled,
+    read_json,
     relay,
-    settle_failure,
 )
 from bytespike.gateway.streams import AnthropicFrames, OpenAIFrames, dumps_bytes
 from bytespike.providers import gemini
@@ -159,10 +159,4 @@ async def chat_via_gemini(request: Request, call: Call, body: dict[str, Any], ma
 
 
 async def _read_message(call: Call, upstream: Any, ctx: GeminiContext) -> dict[str, Any]:
-    try:
-        return gemini_response_to_anthropic(json.loads(await upstream.aread()), model=call.model.id, ctx=ctx)
-    except Exception as exc:
-        await settle_failure(call, exc)
-        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
-    finally:
-        await upstream.aclose()
+    return await read_json(call, upstream, lambda g: gemini_response_to_anthropic(g, model=call.model.id, ctx=ctx))

@@ -25,9 +25,9 @@ from bytespike.gateway.pipeline import (
     hold_and_open,
     new_request_id,
     open_pooled,
+    read_json,
     relay,
     request_id_for,
-    settle_failure,
 )
 from bytespike.http.render import error_response, json_response, parse_json_object, read_body
 from bytespike.providers import accounts_for, pool
@@ -75,7 +75,8 @@ async def create_message(request: Request) -> Response:
         estimated = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=cache_ttl_hint(raw), at=at)
         request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
-                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at)
+                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at,
+                    request=request)
         wire = catalog().provider_of(model).wire
         if wire == "openai":
             return await messages_via_openai(request, call, body, input_tokens)
@@ -110,15 +111,7 @@ async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes
             media_type="text/event-stream",
             headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"},
         )
-    try:
-        payload = await upstream.aread()
-        message = json.loads(payload)
-        usage = Usage.from_anthropic(message.get("usage"))
-    except Exception as exc:
-        await settle_failure(call, exc)
-        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
-    finally:
-        await upstream.aclose()
+    message, usage = await read_json(call, upstream, lambda m: (m, Usage.from_anthropic(m.get("usage"))))
     if call.model.upstream_model != call.model.id:
         message["model"] = call.model.id
     return await billed_json(call, usage, message, headers)

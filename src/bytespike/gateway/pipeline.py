@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import secrets
 import time
@@ -18,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
+from starlette.requests import Request
 from starlette.responses import Response
 
 from bytespike.billing import Usage, typical_input_tokens, usage_credits
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
-from bytespike.gateway import observe
+from bytespike.gateway import budget, observe
 from bytespike.gateway.auth import may_use
 from bytespike.http.render import base_headers
 from bytespike.providers import Account, UpstreamResponse, pool
@@ -33,11 +35,13 @@ from bytespike.store.keys import KeyRecord
 
 log = logging.getLogger("bytespike.pipeline")
 
-# Orgs whose last hold failed for lack of credit, or because the ledger was throttled past
-# its retries: their next holds run before the upstream call instead of beside it, so a
-# broke wallet, or clients retrying into a throttled one, cannot start upstream work.
-_SERIAL_HOLDS: dict[str, float] = {}
-_SERIAL_HOLDS_TTL = {Kind.BILLING: 30.0, Kind.OVERLOADED: 5.0}
+# Holds that must run before the upstream call for a while (monotonic deadline): an org whose
+# ledger stayed throttled past its retries (5 s: clients retrying into it start no upstream
+# work), and a key whose quota (or a limited master's) refused a hold (30 s). A wallet that
+# cannot pay is the budget view's business (gateway/budget.py).
+_HOLD_FIRST: dict[str, float] = {}
+_THROTTLED_SECONDS = 5.0
+_QUOTA_SPENT_SECONDS = 30.0
 
 
 def new_request_id() -> str:
@@ -64,9 +68,17 @@ class Call:
     fallback_from: str | None = None  # the model asked for, when the catalog's fallback served it
     input_estimate: int = 0  # the local (upper-leaning) input-token estimate the hold was sized with
     at: float = field(default_factory=time.time)  # when the request started: its prices are those of this moment
+    request: Request | None = field(default=None, repr=False)  # the client's connection, watched for a hang-up
+    aborted: bool = False  # the client hung up before its answer was sent
+    claimed: bool = False  # the hold overlaps the upstream call on credits the budget view counted (budget.claim)
 
     def hold_record(self, modality: str = "chat") -> ledger.Hold:
-        period = ledger.period_label(self.key.quota_period) if self.key.quota is not None and self.key.quota_period else None
+        """The hold, charging the key's own quota and every limited ancestor's (hierarchical quotas)."""
+        key = self.key
+        quotas = [ledger.QuotaCharge(key.member_id, key.quota, ledger.period_label(key.quota_period), "key")
+                  ] if key.quota is not None and key.quota_period else []
+        quotas += [ledger.QuotaCharge(up.member_id, up.quota, ledger.period_label(up.period), "master key")
+                   for up in key.limits_above]
         return ledger.Hold(
             reservation_id=self.reservation_id,
             request_id=self.request_id,
@@ -77,8 +89,7 @@ class Call:
             provider=self.model.provider,
             surface=self.surface,
             amount=self.hold,
-            quota=self.key.quota,
-            quota_period=period,
+            quotas=tuple(quotas),
             modality=modality,
         )
 
@@ -103,13 +114,54 @@ class Upstream(Protocol):
     async def aclose(self) -> None: ...
 
 
+class ClientGone(GatewayError):
+    """The client hung up before its answer was sent; the response goes nowhere (499 in the logs)."""
+
+    def __init__(self) -> None:
+        super().__init__(Kind.API, "The client disconnected before the answer was sent.", status=499)
+
+
+async def _until_disconnect(request: Request) -> None:
+    """Returns once the client has gone. The body is read by now, so only a disconnect can come."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def while_connected[T](call: Call, work: Awaitable[T]) -> T:
+    """``work``, unless the client hangs up first: then ``work`` is cancelled (the upstream request
+    with it) and :class:`ClientGone` raised. A non-streaming answer is only sent at its end, so
+    without this a hang-up would leave the upstream running and the answer billed in full."""
+    if call.request is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_until_disconnect(call.request))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        raise
+    finally:
+        watch.cancel()
+    if task.done():
+        return task.result()
+    call.aborted = True
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+    raise ClientGone()
+
+
 async def hold_and_open[R: Upstream](
     call: Call, open_upstream: Callable[[], Awaitable[R]], modality: str = "chat"
 ) -> R:
-    """Place the hold and open the upstream, overlapped when it is safe to."""
-    serial = call.idempotent or _SERIAL_HOLDS.get(call.key.org_id, 0) > time.monotonic()
-    if serial:
-        await _place(call, modality)
+    """Place the hold and open the upstream, overlapped when it is safe to (see :func:`_overlap`);
+    a client that hangs up meanwhile cancels both, and nothing is billed."""
+    return await while_connected(call, _hold_and_open(call, open_upstream, modality))
+
+
+async def _hold_and_open[R: Upstream](call: Call, open_upstream: Callable[[], Awaitable[R]], modality: str) -> R:
+    if not _overlap(call):
+        await hold(call, modality)
         try:
             return await open_upstream()
         except BaseException as exc:
@@ -118,9 +170,8 @@ async def hold_and_open[R: Upstream](
     # The upstream request is scheduled first: its bytes leave before the hold's signing and
     # serialising run, so the hold's CPU time is not added to the time to first token.
     upstream_task = asyncio.ensure_future(open_upstream())
-    hold_task = asyncio.ensure_future(_place(call, modality))
     try:
-        await hold_task
+        await hold(call, modality)
     except BaseException:
         upstream_task.cancel()
         await _close_quietly(upstream_task)
@@ -130,6 +181,39 @@ async def hold_and_open[R: Upstream](
     except BaseException as exc:
         await settle_failure(call, exc)
         raise
+
+
+async def hold(call: Call, modality: str) -> None:
+    """Place the hold; a cancellation (the client went away) does not abandon a hold in flight:
+    it is waited for and, if it committed, settled as failed, so no credits stay locked until
+    the sweeper."""
+    task = asyncio.ensure_future(_place(call, modality))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        await settle_failure(call)
+        raise
+
+
+async def read_json[T](call: Call, upstream: Upstream, convert: Callable[[Any], T]) -> T:
+    """A non-streaming answer: read, parsed and converted, or the call settled as failed.
+
+    An unreadable or unconvertible body is an upstream failure (billed 0); a client that hangs
+    up while the upstream is still answering cancels it and is billed 0 too: nothing reached it.
+    """
+    try:
+        raw = await while_connected(call, upstream.aread())  # type: ignore[attr-defined]
+        return convert(json.loads(raw))
+    except ClientGone:
+        await settle_failure(call)
+        raise
+    except Exception as exc:
+        await settle_failure(call, exc)
+        raise GatewayError(Kind.UPSTREAM, "The upstream returned an unreadable response.") from exc
+    finally:
+        await upstream.aclose()
 
 
 async def open_pooled(
@@ -177,15 +261,37 @@ def call_headers(call: Call) -> dict[str, str]:
     return headers
 
 
+def _overlap(call: Call) -> bool:
+    """May the hold run beside the upstream call? Not for an idempotent request (a duplicate must
+    never reach the upstream), not while the org's ledger or the key's quota is refusing, and only
+    when this process knows the wallet covers the hold: a broke wallet never reaches the provider."""
+    now = time.monotonic()
+    org, key = call.key.org_id, call.key.digest
+    call.claimed = (not call.idempotent and _HOLD_FIRST.get(org, 0.0) <= now and _HOLD_FIRST.get(key, 0.0) <= now
+                    and budget.claim(org, call.hold))
+    return call.claimed
+
+
 async def _place(call: Call, modality: str) -> None:
+    org = call.key.org_id
     try:
         await ledger.place_hold(call.hold_record(modality))
-    except GatewayError as err:
-        if err.kind in _SERIAL_HOLDS_TTL:
-            _SERIAL_HOLDS[call.key.org_id] = time.monotonic() + _SERIAL_HOLDS_TTL[err.kind]
+    except ledger.InsufficientCredit as err:
+        budget.refused(org, err.balance)
         raise
-    _SERIAL_HOLDS.pop(call.key.org_id, None)
+    except BaseException as err:
+        if call.claimed:
+            budget.give_back(org, call.hold)
+        if not isinstance(err, GatewayError):
+            raise
+        if err.kind is Kind.OVERLOADED:
+            _HOLD_FIRST[org] = time.monotonic() + _THROTTLED_SECONDS
+        elif err.kind is Kind.BILLING:  # a quota: this key's, or its master's
+            _HOLD_FIRST[call.key.digest] = time.monotonic() + _QUOTA_SPENT_SECONDS
+        raise
+    _HOLD_FIRST.pop(org, None)
     call.held = True
+    budget.held(org, call.hold, claimed=call.claimed)
 
 
 async def _close_quietly(task: asyncio.Future[Any]) -> None:
@@ -197,13 +303,19 @@ async def _close_quietly(task: asyncio.Future[Any]) -> None:
 
 
 async def settle_failure(call: Call, exc: BaseException | None = None) -> None:
-    """Failures don't bill: HELD -> FAILED with cost 0 (the release function refunds)."""
+    """Failures don't bill: HELD -> FAILED with cost 0 (the release function refunds).
+
+    So does a client that hung up before any content reached it (``call.aborted``)."""
     if not call.held or call.settled:
         return
-    detail = f"failed: {exc.kind}" if isinstance(exc, GatewayError) else "failed"
+    if call.aborted:
+        detail = "client_aborted"
+    else:
+        detail = f"failed: {exc.kind}" if isinstance(exc, GatewayError) else "failed"
     with anyio.CancelScope(shield=True):
         call.settled = True
-        await _record_settle(call, cost=0, usage={}, status="failed", detail=detail)  # issue #10: never raises
+        if await _record_settle(call, cost=0, usage={}, status="failed", detail=detail):  # issue #10: never raises
+            budget.give_back(call.key.org_id, call.hold)
     observe.record(call, detail)
 
 
@@ -236,7 +348,9 @@ async def settle_ok(call: Call, cost: int, usage: dict[str, Any], outcome: str =
     if call.held and not call.settled:
         with anyio.CancelScope(shield=True):
             call.settled = True
-            if not await _record_settle(call, cost=cost, usage=usage, status="ok", detail=outcome):
+            if await _record_settle(call, cost=cost, usage=usage, status="ok", detail=outcome):
+                budget.give_back(call.key.org_id, call.hold - cost)
+            else:
                 call.cost, outcome = 0, "settle_failed"
         observe.record(call, outcome)
 
@@ -429,7 +543,8 @@ async def _settle_client_abort(call: Call, translator: StreamTranslator) -> None
     prompt only in the final chunk), never above the hold's estimate.
     """
     if not translator.delivered_content:
-        await settle_failure(call, GatewayError(Kind.API, "client disconnected before any content"))
+        call.aborted = True
+        await settle_failure(call)
         return
     seen = translator.usage
     output = seen.output if translator.usage_final and seen.output else translator.delivered_output_tokens

@@ -105,6 +105,10 @@ class ArkSimulator(OpenAISimulator):
     """The OpenAI Chat Completions surface, speaking Volcengine Ark's dialect."""
 
     namespace = "ark"
+
+    def _choices(self, body: dict[str, Any]) -> int:
+        """Ark's API documents no ``n``: it answers one choice (the gateway still holds for ``n``)."""
+        return 1
     ID_PREFIX = "0217"
     INVALID_JSON_MESSAGE = "The request body is not valid JSON."
 

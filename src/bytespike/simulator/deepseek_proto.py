@@ -93,6 +93,10 @@ class DeepSeekSimulator(OpenAISimulator):
     """The OpenAI Chat Completions surface, speaking DeepSeek's dialect."""
 
     namespace = "deepseek"
+
+    def _choices(self, body: dict[str, Any]) -> int:
+        """DeepSeek's API documents no ``n``: it answers one choice (the gateway still holds for ``n``)."""
+        return 1
     ID_PREFIX = ""  # DeepSeek ids are bare UUID-like strings
     INVALID_JSON_MESSAGE = "Failed to parse the request body as JSON"
 

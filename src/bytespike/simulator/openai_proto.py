@@ -374,6 +374,58 @@ def usage_json(prompt: int, cached: int, plan: ReplyPlan) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------- n choices
+# OpenAI generates ``n`` completions (1-128) for one prompt and bills them all: the prompt once,
+# completion_tokens summed over the choices (platform.openai.com API reference, chat `n`).
+MAX_CHOICES = 128
+
+
+def choice_count(body: dict[str, Any]) -> int:
+    n = body.get("n")
+    if n is None:
+        return 1
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise _bad(f"Invalid type for 'n': expected an integer, but got {type(n).__name__} instead.", "n", "invalid_type")
+    if not 1 <= n <= MAX_CHOICES:
+        raise _bad(f"Invalid 'n': integer {'below minimum' if n < 1 else 'above maximum'} value. Expected a value "
+                   f"{'>= 1' if n < 1 else f'<= {MAX_CHOICES}'}, but got {n} instead.", "n",
+                   "integer_below_min_value" if n < 1 else "integer_above_max_value")
+    return n
+
+
+def usage_for_choices(usage: dict[str, Any], n: int) -> dict[str, Any]:
+    """The usage of ``n`` identical choices: the prompt once, every choice's completion tokens."""
+    if n == 1:
+        return usage
+    out = {**usage, "completion_tokens": usage["completion_tokens"] * n}
+    out["total_tokens"] = out["prompt_tokens"] + out["completion_tokens"]
+    details = usage.get("completion_tokens_details")
+    if isinstance(details, dict):
+        out["completion_tokens_details"] = {**details, "reasoning_tokens": details.get("reasoning_tokens", 0) * n}
+    return out
+
+
+def completion_choices(document: dict[str, Any], n: int) -> dict[str, Any]:
+    if n > 1:
+        document["choices"] = [{**document["choices"][0], "index": i} for i in range(n)]
+    return document
+
+
+def stream_choices(frames: Iterator[Frame], n: int) -> Iterator[Frame]:
+    """Each choice's frames in turn (index 0..n-1), then the usage chunk and [DONE] once."""
+    if n == 1:
+        yield from frames
+        return
+    body, tail = [], []
+    for frame in frames:
+        (tail if b'"choices":[]' in frame.data or frame.data == _DONE else body).append(frame)
+    for i in range(n):
+        marker = b'"choices":[{"index":' + str(i).encode() + b","
+        for frame in body:
+            yield Frame(frame.kind, frame.data.replace(b'"choices":[{"index":0,', marker))
+    yield from tail
+
+
 # ---------------------------------------------------------------- rendering
 
 
@@ -611,6 +663,11 @@ class OpenAISimulator:
 
     def _validate(self, body: dict[str, Any]) -> None:
         validate(body)
+        self._choices(body)
+
+    def _choices(self, body: dict[str, Any]) -> int:
+        """How many choices to generate (``n``); providers without ``n`` override this."""
+        return choice_count(body)
 
     def _sim_request(self, body: dict[str, Any], turn: UserTurn, d: Directives) -> SimRequest:
         return build_request(body, turn, d)
@@ -670,17 +727,19 @@ class OpenAISimulator:
         prompt, cached = prompt_usage(body, self.state.cache(self.namespace))
         if d.cached is not None:
             cached = max(0, min(d.cached, prompt))
-        usage = self._usage(prompt, cached, plan)
+        choices = self._choices(body)
+        usage = usage_for_choices(self._usage(prompt, cached, plan), choices)
         completion_id = new_id(self.ID_PREFIX)
         created = int(time.time())
         headers = [(self.REQUEST_ID_HEADER, request_id)]
         if stream:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
-            frames = self._frames(plan, completion_id, model, created, usage, include_usage)
+            frames = stream_choices(self._frames(plan, completion_id, model, created, usage, include_usage), choices)
             return StreamResponse(drive_stream(frames, d, self._mid_stream_error(request_id)), headers)
         await sleep_ms(d.first_token_ms + d.interval_ms * max(0, plan.delta_count - 1))
-        return json_response(200, self._render(plan, completion_id, model, created, usage), headers)
+        document = completion_choices(self._render(plan, completion_id, model, created, usage), choices)
+        return json_response(200, document, headers)
 
     async def not_found(self, request: Request) -> Response:
         """Unknown OpenAI path: OpenAI's 404 shape."""

@@ -28,6 +28,16 @@ def key_pk(key_digest: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaLimit:
+    """A limited ancestor's quota, which a hold through this key also consumes (not stored on the key:
+    authentication reads it from the master's own record, so a change to the master applies at once)."""
+
+    member_id: str
+    quota: int
+    period: str  # "day" | "month"
+
+
+@dataclass(frozen=True, slots=True)
 class KeyRecord:
     digest: str
     key_id: str
@@ -52,6 +62,7 @@ class KeyRecord:
     origin_digest: str | None = None
     successor: str | None = None
     revoked_at: int | None = None
+    limits_above: tuple[QuotaLimit, ...] = field(default=(), compare=False)  # set by authentication, per request
 
     @property
     def anchor_digest(self) -> str:

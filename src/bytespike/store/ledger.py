@@ -4,6 +4,13 @@ Money flow (DESIGN.md): hold (one TransactWriteItems) -> settle (one conditional
 update) -> release (the stream handler: one transaction, exactly once) -> sweeper for
 holds whose function died. Invariant, per org:
 ``topped_up = balance + Σ cost(released) + Σ hold(not released)``.
+
+Quotas are counters of the same kind: the hold adds its amount to the counter of every
+limited key on the way up (the key's own member counter, and its master's when the master
+is limited: a master's quota covers its sub-keys), each conditional on staying within its
+limit, in the same transaction as the wallet; the release takes ``hold - cost`` back off
+each. So for every counter: ``used = Σ hold(not released) + Σ cost(released)`` of the
+reservations that charged it in that period.
 """
 
 from __future__ import annotations
@@ -47,6 +54,16 @@ def shard_of(reservation_id: str, shards: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaCharge:
+    """One quota counter a hold adds to: ``MEMBER#<member_id>#<period>`` limited to ``limit``."""
+
+    member_id: str
+    limit: int
+    period: str  # period label, e.g. "2026-11-26"
+    owner: str = "key"  # who set the limit, for the refusal's wording ("key", "master key")
+
+
+@dataclass(frozen=True, slots=True)
 class Hold:
     reservation_id: str
     request_id: str
@@ -57,14 +74,24 @@ class Hold:
     provider: str
     surface: str
     amount: int
-    quota: int | None = None
-    quota_period: str | None = None  # period label, e.g. "2026-11-26"
+    quotas: tuple[QuotaCharge, ...] = ()
     modality: str = "chat"
+
+    @property
+    def counters(self) -> list[QuotaCharge]:
+        """The distinct counters charged (a counter named twice keeps the tighter limit)."""
+        merged: dict[tuple[str, str], QuotaCharge] = {}
+        for q in self.quotas:
+            seen = merged.get((q.member_id, q.period))
+            if seen is None or q.limit < seen.limit:
+                merged[(q.member_id, q.period)] = q
+        return list(merged.values())
 
 
 def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str, Any]]:
     """The hold transaction; ``token`` marks the reservation as this attempt's (see :func:`place_hold`)."""
     cfg = settings()
+    counters = h.counters
     items: list[dict[str, Any]] = [
         {
             "Update": {
@@ -73,6 +100,8 @@ def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str,
                 "UpdateExpression": "SET balance = balance - :h",
                 "ConditionExpression": "balance >= :h",
                 "ExpressionAttributeValues": {":h": n(h.amount)},
+                # A refusal returns the wallet: the balance this process then knows (gateway/budget.py).
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         },
         {
@@ -94,7 +123,7 @@ def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str,
                         "created_at": int(now * 1000),
                         "expires_at": int(now) + cfg.hold_deadline_seconds,
                         "open_shard": shard_of(h.reservation_id, cfg.reservation_shards),
-                        "quota_period": h.quota_period if h.quota is not None else None,
+                        "quota_counters": [[q.member_id, q.period] for q in counters] or None,
                         "hold_token": token,
                     }
                 ),
@@ -102,30 +131,41 @@ def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str,
             }
         },
     ]
-    if h.quota is not None and h.quota_period:
-        items.append(
-            {
-                "Update": {
-                    "TableName": cfg.accounts_table,
-                    "Key": member_key(h.org_id, h.member_id, h.quota_period),
-                    "UpdateExpression": "SET used = if_not_exists(used, :zero) + :h, quota = :q",
-                    "ConditionExpression": "attribute_not_exists(used) OR used <= :limit",
-                    "ExpressionAttributeValues": {
-                        ":h": n(h.amount),
-                        ":zero": n(0),
-                        ":q": n(h.quota),
-                        ":limit": n(h.quota - h.amount),
-                    },
-                }
+    items.extend(
+        {
+            "Update": {
+                "TableName": cfg.accounts_table,
+                "Key": member_key(h.org_id, q.member_id, q.period),
+                "UpdateExpression": "SET used = if_not_exists(used, :zero) + :h, quota = :q",
+                "ConditionExpression": "attribute_not_exists(used) OR used <= :limit",
+                "ExpressionAttributeValues": {
+                    ":h": n(h.amount),
+                    ":zero": n(0),
+                    ":q": n(q.limit),
+                    ":limit": n(q.limit - h.amount),
+                },
             }
-        )
+        }
+        for q in counters
+    )
     return items
+
+
+class InsufficientCredit(GatewayError):
+    """402: the wallet cannot cover the hold; ``balance`` is the wallet as the refusal saw it."""
+
+    def __init__(self, amount: int, balance: int | None) -> None:
+        super().__init__(Kind.BILLING, f"Insufficient credit: this request needs a hold of {amount} credits. "
+                                       "Top up the wallet or lower max_tokens.")
+        self.balance = balance
 
 
 async def place_hold(h: Hold) -> None:
     """Reserve ``h.amount`` credits atomically, or raise billing/conflict. Nothing is held on failure."""
-    if h.quota is not None and h.amount > h.quota:
-        raise GatewayError(Kind.BILLING, f"This request may cost up to {h.amount} credits, more than the key's quota of {h.quota} per period.")
+    for q in h.counters:
+        if h.amount > q.limit:
+            raise GatewayError(Kind.BILLING, f"This request may cost up to {h.amount} credits, more than the {q.owner}'s "
+                                             f"quota of {q.limit} per period.")
     # One token per hold: DynamoDB makes a replayed TransactWriteItems with the same ClientRequestToken a
     # no-op success for 10 minutes, so a retry of a transaction that committed but whose reply was lost
     # (a 500, a dropped connection) does not fail on its own Put. moto ignores the token, and the window
@@ -161,12 +201,13 @@ def _hold_error(exc: ClientError, h: Hold) -> Exception:
             f"A request with this Idempotency-Key was already accepted ({h.reservation_id}); it is never held or billed twice.",
         )
     if codes and codes[0] == "ConditionalCheckFailed":
-        return GatewayError(
-            Kind.BILLING,
-            f"Insufficient credit: this request needs a hold of {h.amount} credits. Top up the wallet or lower max_tokens.",
-        )
-    if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
-        return GatewayError(Kind.BILLING, "The key's credit quota for this period is used up.")
+        wallet = (exc.response.get("CancellationReasons") or [{}])[0].get("Item") or {}
+        balance = wallet.get("balance", {}).get("N")
+        return InsufficientCredit(h.amount, int(balance) if balance is not None else None)
+    for q, code in zip(h.counters, codes[2:], strict=False):
+        if code == "ConditionalCheckFailed":
+            whose = "key's" if q.owner == "key" else f"{q.owner}'s (it covers its sub-keys)"
+            return GatewayError(Kind.BILLING, f"The {whose} credit quota for this period is used up.")
     return exc
 
 
@@ -204,6 +245,14 @@ async def settle(reservation_id: str, *, cost: int, usage: dict[str, Any], statu
             return bool(current and current.get("state") == state and current.get("settled_at") == settled_at
                         and int(current.get("cost") or 0) == cost)
         raise
+
+
+async def read_balance(org_id: str) -> int | None:
+    """The wallet's balance, eventually consistent (half a read unit): a hint, never a decision."""
+    resp = await dynamo().call("get_item", TableName=settings().accounts_table, Key=wallet_key(org_id),
+                               ProjectionExpression="balance")
+    item = resp.get("Item")
+    return int(item["balance"]["N"]) if item and "balance" in item else None
 
 
 async def get_reservation(reservation_id: str) -> dict[str, Any] | None:
@@ -256,17 +305,17 @@ def release(client: Any, res: dict[str, Any], now: float | None = None) -> bool:
                 }
             }
         )
-        if res.get("quota_period"):
-            items.append(
-                {
-                    "Update": {
-                        "TableName": cfg.accounts_table,
-                        "Key": member_key(org, res["member_id"], res["quota_period"]),
-                        "UpdateExpression": "SET used = used - :r",
-                        "ExpressionAttributeValues": {":r": n(refund)},
-                    }
+        items.extend(
+            {
+                "Update": {
+                    "TableName": cfg.accounts_table,
+                    "Key": member_key(org, member, period),
+                    "UpdateExpression": "SET used = used - :r",
+                    "ExpressionAttributeValues": {":r": n(refund)},
                 }
-            )
+            }
+            for member, period in quota_counters(res)
+        )
     created = int(res.get("created_at") or now * 1000)
     iso = datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     usage = res.get("usage") or {}
@@ -308,6 +357,16 @@ def release(client: Any, res: dict[str, Any], now: float | None = None) -> bool:
         if codes and codes[0] == "ConditionalCheckFailed":
             return False  # already released (or not final): nothing to refund twice
         raise
+
+
+def quota_counters(res: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (member, period) counters a reservation charged; reservations from before hierarchical
+    quotas name one, the key's own, as ``quota_period``."""
+    if res.get("quota_counters"):
+        return [(str(m), str(p)) for m, p in res["quota_counters"]]
+    if res.get("quota_period"):
+        return [(res["member_id"], res["quota_period"])]
+    return []
 
 
 def expire_stale(client: Any, now: float | None = None, grace_seconds: int = 120) -> dict[str, int]:

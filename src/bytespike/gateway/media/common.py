@@ -30,6 +30,7 @@ from bytespike.gateway import auth
 from bytespike.gateway.pipeline import (
     Call,
     billed_credits,
+    hold,
     hold_and_open,
     new_request_id,
     request_id_for,
@@ -38,7 +39,6 @@ from bytespike.gateway.pipeline import (
 )
 from bytespike.http.render import base_headers, error_response, json_response, parse_json_object, read_body
 from bytespike.providers import Account, accounts_for
-from bytespike.store import ledger
 from bytespike.store.keys import KeyRecord
 
 log = logging.getLogger("bytespike.media")
@@ -296,8 +296,7 @@ def units_usage(model: Model, quantity: int, key: str = "default", **extra: int 
 async def hold_then_open(call: Call, opener: Callable[[], Awaitable[httpx.Response]], modality: str) -> httpx.Response:
     """Hold first, then call upstream: for work that costs real money upstream as soon as it
     starts (images, video jobs), no request leaves the gateway before its credits are held."""
-    await ledger.place_hold(call.hold_record(modality))
-    call.held = True
+    await hold(call, modality)
     try:
         return await opener()
     except BaseException as exc:
