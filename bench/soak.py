@@ -774,8 +774,8 @@ def reconcile(stack: Stack, keys: list[KeyInfo], results: list[Result], timeout:
         # Member quota counters: per (member, period), exactly the costs of its reservations.
         spent: dict[tuple[str, str], int] = defaultdict(int)
         for r in res:
-            if r.get("quota_period"):
-                spent[(r["member_id"], r["quota_period"])] += int(r.get("cost") or 0)
+            for counter in ledger.quota_counters(r):
+                spent[counter] += int(r.get("cost") or 0)
         bad: list[str] = []
         today = ledger.period_label("day")
         for k in keys:

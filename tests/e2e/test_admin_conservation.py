@@ -119,7 +119,7 @@ def test_randomized_mix_conserves_money_and_quotas(stack: Stack) -> None:
     # An open hold (a function that died mid-request) counts until the sweeper expires it.
     h = ledger.Hold(reservation_id=f"req_open_{org.org_id}", request_id=f"req_open_{org.org_id}", org_id=org.org_id,
                     key_id="key_x", member_id="alice", model=CLAUDE, provider="anthropic", surface="anthropic",
-                    amount=777, quota=quotas["alice"], quota_period=period)
+                    amount=777, quotas=(ledger.QuotaCharge("alice", quotas["alice"], period),))
     stack.ddb.transact_write_items(TransactItems=ledger._hold_items(h, time.time()))
     with_open = stack.assert_conservation(org.org_id)
     assert with_open["open_holds"] == 777 and with_open["balance"] == totals["balance"] - 777

@@ -129,3 +129,15 @@ def test_a_wallet_that_runs_dry_stops_reaching_the_upstream(stack: Stack, cold_g
     assert ok <= reached <= ok + 8, (ok, reached)  # not the 40 of the burst
     stack.wait_all_released(org.org_id)
     stack.assert_conservation(org.org_id)
+
+
+def test_openai_without_max_tokens_is_held_for_the_model_maximum(stack: Stack) -> None:
+    org = stack.new_org(100_000_000)
+    model = catalog().model(GPT)
+    assert model is not None
+    r = httpx.post(f"{stack.base_url}/v1/chat/completions", headers={"authorization": f"Bearer {org.master_key}"},
+                   timeout=30, json={"model": GPT, "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 200
+    held = int(r.headers["estimated_credits"])
+    assert held >= model.max_output_tokens * model.price.output // MILLION
+    assert r.json()["usage"]["credits"] < held

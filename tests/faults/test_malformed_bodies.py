@@ -22,10 +22,12 @@ json_values = st.recursive(
     max_leaves=12,
 )
 not_str = json_values.filter(lambda v: not isinstance(v, str))
-not_int = json_values.filter(lambda v: not isinstance(v, int) and not (isinstance(v, float) and v.is_integer()))
+# null means "not given" for an optional field (OpenAI's max_tokens, stream...): valid, so never a breaker.
+not_int = json_values.filter(lambda v: v is not None and not isinstance(v, int)
+                             and not (isinstance(v, float) and v.is_integer()))
 not_list = json_values.filter(lambda v: not isinstance(v, list))
 _BOOLISH = {"0", "off", "f", "false", "n", "no", "1", "on", "t", "true", "y", "yes"}
-not_bool = json_values.filter(lambda v: not isinstance(v, bool) and v not in (0, 1, 0.0, 1.0)
+not_bool = json_values.filter(lambda v: v is not None and not isinstance(v, bool) and v not in (0, 1, 0.0, 1.0)
                               and not (isinstance(v, str) and v.strip().lower() in _BOOLISH))
 weird_text = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=200) | st.just("\u202e\U0001f600" * 5000)
 

@@ -57,7 +57,7 @@ def test_the_hold_charges_the_period_current_at_request_time(monkeypatch: pytest
     before = call.hold_record()
     clock.time = lambda: _ts("2026-04-01T00:00:00")
     after = call.hold_record()
-    assert (before.quota_period, after.quota_period) == ("2026-03-31", "2026-04-01")
+    assert ([q.period for q in before.quotas], [q.period for q in after.quotas]) == (["2026-03-31"], ["2026-04-01"])
     member_keys = [i["Update"]["Key"]["sk"]["S"] for i in ledger._hold_items(after, clock.time()) if "Update" in i]
     assert "MEMBER#alice#2026-04-01" in member_keys
     # The quota condition is on the hold's own item: a full March 31 cannot refuse April 1.

@@ -104,3 +104,51 @@ def test_a_model_without_rules_always_bills_its_price() -> None:
     assert model is not None
     for prompt, moment in ((10, "2026-12-07T02:00:00"), (5_000_000, "2030-01-01T00:00:00")):
         assert price_at(model, prompt_tokens=prompt, at=ts(moment)) == model.price
+
+
+def test_success_bills_each_token_kind_at_its_own_price() -> None:
+    model = catalog().model("claude-sonnet-5-5")
+    assert model is not None
+    p = model.price
+    usage = Usage(input=1_001, output=333, cache_write_5m=2_000, cache_write_1h=3_000, cache_read=50_000)
+    micro = (1_001 * p.input + 333 * p.output + 2_000 * p.cache_write_5m + 3_000 * p.cache_write_1h
+             + 50_000 * p.cache_read)
+    assert usage_credits(model, usage, at=NOW) == -(-micro // MILLION)  # rounded up to a whole credit
+    assert len({p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read}) == 5
+
+
+def test_the_hold_uses_the_cache_write_rate_when_the_request_can_write() -> None:
+    model = catalog().model("claude-sonnet-5-5")
+    assert model is not None
+    p = model.price
+    for ttl, rate in ((None, p.input), ("5m", p.cache_write_5m), ("1h", p.cache_write_1h)):
+        held = hold_credits(model, {"max_tokens": 100}, input_tokens=10_000, cache_ttl=ttl, at=NOW)
+        assert held == -(-(10_000 * rate + 100 * p.output) // MILLION), ttl
+    # No max_tokens (OpenAI callers may omit it): the model's whole output is held.
+    assert hold_credits(model, {}, input_tokens=10, cache_ttl=None, at=NOW) == (
+        -(-(10 * p.input + model.max_output_tokens * p.output) // MILLION))
+
+
+def test_missing_cache_prices_bill_as_input() -> None:
+    from bytespike.catalog.schema import PriceEntry
+
+    price = PriceEntry(input=100, output=500).to_price()
+    assert (price.cache_write_5m, price.cache_write_1h, price.cache_read) == (100, 100, 100)
+    openai_style = PriceEntry(input=100, output=500, cache_write=125, cache_read=10).to_price()
+    assert (openai_style.cache_write_5m, openai_style.cache_write_1h, openai_style.cache_read) == (125, 125, 10)
+    ark = catalog().model("doubao-seed-2-1-lite")  # a catalog model with neither
+    assert ark is not None and ark.price.cache_read == ark.price.input == ark.price.cache_write_5m
+
+
+def test_the_bill_never_passes_the_hold() -> None:
+    from bytespike.gateway.pipeline import Call, billed_credits, credits_for
+    from bytespike.store.keys import KeyRecord
+
+    model = catalog().model("claude-haiku-5-5")
+    assert model is not None
+    key = KeyRecord(digest="d" * 64, key_id="k", org_id="o", kind="master", member_id="owner")
+    call = Call(request_id="r", surface="anthropic", key=key, model=model, hold=1_000, reservation_id="r", at=NOW)
+    huge = Usage(input=10_000_000, output=1_000_000)
+    assert credits_for(call, huge) == 1_000 and billed_credits(call, huge) == 1_000
+    assert billed_credits(call, None, cost=1_005) == 1_000  # media: a unit cost above the hold
+    assert billed_credits(call, Usage(input=10, output=10)) < 1_000
