@@ -195,3 +195,27 @@ def test_the_production_ping_interval(stack: Stack, production_gateway: str) -> 
         assert s.status == 200 and not s.errors and s.finished, (case, s.frames[-3:])
         assert len(s.text.split()) == 24 and s.pings >= 1, (case, s.pings, s.text)
     _check_billed(stack, org, results)
+
+
+def test_the_official_sdks_read_through_the_pings(stack: Stack, fast: str) -> None:
+    """The Anthropic and OpenAI SDKs' stream helpers, not our parser, across 5x-the-ping silences."""
+    import anthropic
+    import openai
+
+    org = stack.new_org(5_000_000)
+    text = _directive("mid-stream", PING * 5, secrets.token_hex(3))
+    claude = anthropic.Anthropic(base_url=fast, api_key=org.master_key, max_retries=0)
+    with claude.messages.stream(model=MODELS["openai-format"], max_tokens=400,
+                                messages=[{"role": "user", "content": text}]) as s:
+        credits = [e.usage.model_extra["credits"] for e in s if e.type == "message_delta"]  # type: ignore[union-attr]
+        message = s.get_final_message()
+    assert message.stop_reason == "end_turn" and len(message.content[0].text.split()) == 24  # type: ignore[union-attr]
+    assert len(credits) == 1 and credits[0] > 0
+    oa = openai.OpenAI(base_url=fast + "/v1", api_key=org.master_key, max_retries=0)
+    chunks = list(oa.chat.completions.create(model=MODELS["claude"], max_tokens=400, stream=True,
+                                             stream_options={"include_usage": True},
+                                             messages=[{"role": "user", "content": text}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).split().__len__() == 24
+    assert chunks[-1].usage is not None and chunks[-1].usage.model_extra["credits"] > 0
+    stack.wait_all_released(org.org_id)
+    assert stack.assert_conservation(org.org_id)["billed"] > 0
