@@ -118,6 +118,11 @@ def _env_secrets() -> set[str]:
     return {v for v in out if len(v) >= _MIN_SECRET}
 
 
+def looks_like_secret(text: str) -> bool:
+    """Is there a key-shaped token (``sk-…``, ``AIza…``, ``Bearer …``) in ``text``?"""
+    return _SECRET_SHAPES.search(text) is not None
+
+
 def redact(text: str) -> str:
     """``text`` with every known secret and key-shaped token replaced by ``[redacted]``."""
     for secret in sorted(_REGISTERED | _env_secrets(), key=len, reverse=True):

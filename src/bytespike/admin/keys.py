@@ -17,6 +17,7 @@ hop (later rotations delete the intermediate item and repoint the tombstone).
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Iterable
@@ -308,8 +309,17 @@ def mint_key(client: Any, p: Principal, req: CreateKey, now: float | None = None
                       quota=quota, quota_period=period, rpm=rpm)
     record, secret = new_record(org_id=org, kind=req.kind, member_id=member_id, label=req.label, now=int(now),
                                 **fields)
-    retrying(lambda: client.put_item(TableName=settings().keys_table, Item=record.to_item(),
-                                     ConditionExpression="attribute_not_exists(pk)"))
+    put = {"TableName": settings().keys_table, "Item": record.to_item(), "ConditionExpression": "attribute_not_exists(pk)"}
+    check = _caller_check(p)
+    if check is None:
+        retrying(lambda: client.put_item(**put))
+    else:
+        try:
+            retrying(lambda: client.transact_write_items(TransactItems=[{"Put": put}, check]))
+        except ClientError as exc:
+            if _caller_failed(exc, 1):
+                raise caller_gone() from exc
+            raise
     return key_view(record, 0 if record.quota is not None else None), secret
 
 
@@ -320,31 +330,61 @@ def _may_manage(p: Principal, target: keys.KeyRecord) -> None:
         raise GatewayError(Kind.PERMISSION, "Only the operator manages another master key.")
 
 
+def _caller_check(p: Principal) -> dict[str, Any] | None:
+    """A transaction item that holds only while the caller's own key is still active, so a key
+    operation authenticated a moment before its secret was rotated or revoked cannot commit after
+    that change did (the operator, with no key item, has none)."""
+    if p.key is None:
+        return None
+    return {"ConditionCheck": {"TableName": settings().keys_table, "Key": {"pk": s(keys.key_pk(p.key.digest))},
+                               "ConditionExpression": "#st = :active", "ExpressionAttributeNames": {"#st": "status"},
+                               "ExpressionAttributeValues": {":active": s(ACTIVE)}}}
+
+
+def caller_gone() -> GatewayError:
+    return GatewayError(Kind.AUTHENTICATION, "This API key was rotated or revoked; use its current secret.")
+
+
+def _caller_failed(exc: ClientError, index: int | None) -> bool:
+    codes = cancellation_codes(exc)
+    return index is not None and index < len(codes) and codes[index] == "ConditionalCheckFailed"
+
+
 def revoke_key(client: Any, p: Principal, org_id: str | None, key_id: str) -> dict[str, Any]:
-    """Idempotent. A revoked master stops its sub-keys within the auth cache TTL."""
+    """Idempotent. A revoked key has no admin power at once; on the request path it (and a revoked
+    master's sub-keys) stops within the auth cache TTL."""
     p.require(OPERATOR, MASTER)
     org = p.org_for(org_id)
     target = _current(client, org, key_id)
     _may_manage(p, target)
     if target.status == REVOKED:
         return key_view(target)
+    now = int(time.time())
+    update = {"TableName": settings().keys_table, "Key": {"pk": s(keys.key_pk(target.digest))},
+              "UpdateExpression": "SET #st = :rev, revoked_at = :t", "ConditionExpression": "#st = :active",
+              "ExpressionAttributeNames": {"#st": "status"},
+              "ExpressionAttributeValues": {":rev": s(REVOKED), ":t": n(now), ":active": s(ACTIVE)}}
+    check = _caller_check(p) if p.key is None or p.key.digest != target.digest else None
     try:
-        resp = retrying(lambda: client.update_item(
-            TableName=settings().keys_table, Key={"pk": s(keys.key_pk(target.digest))},
-            UpdateExpression="SET #st = :rev, revoked_at = :t",
-            ConditionExpression="#st = :active",
-            ExpressionAttributeNames={"#st": "status"},
-            ExpressionAttributeValues={":rev": s(REVOKED), ":t": n(int(time.time())), ":active": s(ACTIVE)},
-            ReturnValues="ALL_NEW"))
+        if check is None:  # the operator, or a master revoking itself (the update's own condition)
+            retrying(lambda: client.update_item(**update))
+        else:
+            retrying(lambda: client.transact_write_items(TransactItems=[{"Update": update}, check]))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if check is not None and _caller_failed(exc, 1):
+            raise caller_gone() from exc
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "ConditionalCheckFailedException" or "ConditionalCheckFailed" in cancellation_codes(exc):
             return key_view(_current(client, org, key_id))  # revoked or rotated meanwhile: report what is
         raise
-    return key_view(keys.KeyRecord.from_item(resp["Attributes"]))
+    keys.KEY_CACHE.evict(target.digest)  # this process's request path stops it now; others within the TTL
+    return key_view(dataclasses.replace(target, status=REVOKED, revoked_at=now))
 
 
 def rotate_key(client: Any, p: Principal, org_id: str | None, key_id: str) -> tuple[dict[str, Any], str]:
-    """(view, new secret): same key_id and settings; the old secret stops within the auth cache TTL."""
+    """(view, new secret): same key_id and settings. The old secret has no admin power once this commits
+    (the admin API reads the table, and every key operation checks its caller's key in its own
+    transaction); on the request path it stops within the auth cache TTL."""
     p.require(OPERATOR, MASTER)
     org = p.org_for(org_id)
     old = _current(client, org, key_id)
@@ -373,11 +413,26 @@ def rotate_key(client: Any, p: Principal, org_id: str | None, key_id: str) -> tu
                                      "UpdateExpression": "SET successor = :new",
                                      "ConditionExpression": "#st = :rot", "ExpressionAttributeNames": {"#st": "status"},
                                      "ExpressionAttributeValues": {":new": s(new.digest), ":rot": s(ROTATED)}}})
+    caller_index: int | None = None
+    if p.key is not None:
+        touched = {item[op]["Key"]["pk"]["S"] for item in items for op in ("Update", "Delete") if op in item}
+        if keys.key_pk(p.key.digest) in touched - {keys.key_pk(old.digest)}:
+            raise caller_gone()  # the caller's own secret is the tombstone: it was rotated after it was read
+        if keys.key_pk(p.key.digest) not in touched:
+            caller_index = len(items)
+            items.append(_caller_check(p))  # type: ignore[arg-type]
     try:
         retrying(lambda: client.transact_write_items(TransactItems=items))
     except ClientError as exc:
+        if _caller_failed(exc, caller_index):
+            raise caller_gone() from exc
         if "ConditionalCheckFailed" in cancellation_codes(exc):
+            if p.key is not None and p.key.digest == old.digest:
+                raise caller_gone() from exc  # the caller rotated itself and its secret changed meanwhile
             raise GatewayError(Kind.CONFLICT, f"Key '{key_id}' changed while rotating (revoked or rotated "
                                               "concurrently); read it again.") from exc
         raise
+    keys.KEY_CACHE.evict(old.digest)  # this process's request path stops it now; others within the TTL
+    if old.kind == "master":
+        keys.KEY_CACHE.evict(anchor)  # its tombstone names the new secret
     return _with_usage(client, org, [new])[0], secret

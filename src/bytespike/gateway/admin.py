@@ -48,13 +48,14 @@ def _store() -> Any:
 
 
 async def principal(request: Request) -> Principal:
-    """The operator (by its credential, compared in constant time) or the key's role."""
+    """The operator (by its credential, compared in constant time) or the key's role, read from the
+    Keys table itself: a rotated-away or revoked secret has no admin power once the change commits."""
     secret = auth.presented_secret(request)
     if not secret.startswith(KEY_PREFIX):
         if await asyncio.to_thread(operator.matches, secret):
             return Principal.operator()
         raise GatewayError(Kind.AUTHENTICATION, "Invalid API key.")
-    return Principal.of_key(await auth.authenticate(request))
+    return Principal.of_key(await auth.authenticate(request, fresh=True))
 
 
 async def run(fn: Callable[..., Any], *args: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 
 from botocore.exceptions import ClientError
@@ -10,46 +11,74 @@ from starlette.requests import Request
 
 from bytespike.catalog import Model
 from bytespike.config import settings
-from bytespike.errors import GatewayError, Kind
+from bytespike.errors import GatewayError, Kind, looks_like_secret
 from bytespike.store import keys
 from bytespike.store.dynamo import dynamo, n, s
 
-_QUERY_KEY_PARAMS = ("key", "api_key", "apikey", "access_token", "token")
+# Query parameters are credentials when their name says so, however it is spelled (``API_KEY``,
+# ``x-api-key``, ``Authorization``, ``client_secret``…) or when their value is key-shaped: URLs
+# end up in access logs, browser history and Referer headers (docs/SECURITY.md).
+_CREDENTIAL_NAMES = frozenset({"key", "auth", "bearer", "pwd", "authorization"})
+_CREDENTIAL_SUFFIXES = ("key", "keys", "token", "tokens", "secret", "secrets", "password", "passwd",
+                        "authorization", "credential", "credentials", "bearer")
+_NOT_LETTERS = re.compile(r"[^a-z0-9]")
+
+
+def credential_param(name: str, value: str) -> bool:
+    """Does this query parameter carry (or name) a credential?"""
+    norm = _NOT_LETTERS.sub("", name.lower())
+    return (norm in _CREDENTIAL_NAMES or norm.endswith(_CREDENTIAL_SUFFIXES) or "apikey" in norm
+            or looks_like_secret(value))
+
+
+def _ambiguous() -> GatewayError:
+    return GatewayError(Kind.AUTHENTICATION, "More than one API key was sent (x-api-key and Authorization name "
+                                             "different credentials); send exactly one.")
 
 
 def presented_secret(request: Request) -> str:
-    """The key from ``x-api-key`` or ``Authorization: Bearer``; keys in URLs are refused."""
-    if request.url.query and any(p in request.query_params for p in _QUERY_KEY_PARAMS):
+    """The one credential of ``x-api-key`` / ``Authorization: Bearer``; keys in URLs are refused.
+
+    Exactly one credential: the same key in both headers (or repeated) is one; two different
+    values, or a non-Bearer ``Authorization`` beside a key, are refused rather than one
+    silently winning (which one pays would depend on header order).
+    """
+    if request.url.query and any(credential_param(k, v) for k, v in request.query_params.multi_items()):
         raise GatewayError(
             Kind.AUTHENTICATION,
             "API keys in the URL are refused (they leak into logs); send x-api-key or Authorization: Bearer.",
         )
     headers = request.headers
-    if len(headers.getlist("x-api-key")) > 1 or len(headers.getlist("authorization")) > 1:
-        raise GatewayError(Kind.AUTHENTICATION, "More than one API key was sent; send exactly one.")
-    secret = headers.get("x-api-key")
-    if not secret:
-        auth = headers.get("authorization", "")
-        if auth[:7].lower() == "bearer ":
-            secret = auth[7:].strip()
-    if not secret:
+    found: set[str] = set()
+    for value in headers.getlist("x-api-key"):
+        if value.strip():
+            found.add(value.strip())
+    for value in headers.getlist("authorization"):
+        value = value.strip()
+        if value[:7].lower() == "bearer ":
+            value = value[7:].strip()
+        if value:
+            found.add(value)
+    if len(found) > 1:
+        raise _ambiguous()
+    if not found:
         raise GatewayError(Kind.AUTHENTICATION, "Missing API key: send x-api-key or Authorization: Bearer.")
-    return secret
+    return found.pop()
 
 
-async def authenticate(request: Request) -> keys.KeyRecord:
+async def authenticate(request: Request, *, fresh: bool = False) -> keys.KeyRecord:
+    """The caller's live key record. ``fresh``: read the Keys table (strongly consistent), never
+    the auth cache - the admin API does, so a rotated or revoked secret has no admin power the
+    moment the change commits; the request path accepts the cache's TTL."""
     secret = presented_secret(request)
     if not secret.startswith(keys.KEY_PREFIX) or len(secret) > 200:
         raise GatewayError(Kind.AUTHENTICATION, "Invalid API key.")
-    record = await keys.lookup(keys.digest(secret))
+    record = await keys.lookup(keys.digest(secret), fresh=fresh)
     if record is None:
         raise GatewayError(Kind.AUTHENTICATION, "Invalid API key.")
     _check_live(record)
     if record.parent_digest:
-        parent = await keys.lookup(record.parent_digest)
-        if parent is not None and parent.status == "rotated" and parent.successor:
-            # The master was rotated: its first digest is a tombstone naming the current one.
-            parent = await keys.lookup(parent.successor)
+        parent = await _master_of(record, fresh)
         if parent is None or parent.status != "active":
             raise GatewayError(Kind.AUTHENTICATION, "This key's master key was revoked.")
         if parent.quota is not None:
@@ -59,6 +88,22 @@ async def authenticate(request: Request) -> keys.KeyRecord:
     if record.rpm:
         await check_rpm(record)
     return record
+
+
+async def _master_of(record: keys.KeyRecord, fresh: bool) -> keys.KeyRecord | None:
+    """A sub-key's current master: its parent digest, or (the master was rotated) the tombstone's
+    successor. A cached tombstone can name a successor a later rotation deleted; then the tombstone
+    is read again from the table before the master is declared gone."""
+    assert record.parent_digest
+    for attempt_fresh in (fresh, True):
+        parent = await keys.lookup(record.parent_digest, fresh=attempt_fresh)
+        if parent is not None and parent.status == "rotated" and parent.successor:
+            # The master was rotated: its first digest is a tombstone naming the current one.
+            parent = await keys.lookup(parent.successor, fresh=attempt_fresh)
+            if parent is None and not attempt_fresh:
+                continue
+        return parent
+    return None
 
 
 def rpm_window(now: float) -> tuple[str, int]:

@@ -16,7 +16,7 @@ async def get_request_usage(request: Request, request_id: str) -> Response:
     surface = surface_for_shared_path(request)
     rid = new_request_id()
     try:
-        key = await auth.authenticate(request)
+        key = await auth.authenticate(request, fresh=True)  # the admin API reads the table
         res = await ledger.get_reservation(request_id) if request_id.startswith("req_") else None
         visible = res is not None and res.get("org_id") == key.org_id and (
             key.kind == "master" or res.get("key_id") == key.key_id

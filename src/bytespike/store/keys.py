@@ -143,6 +143,10 @@ class KeyCache:
             self._entries.clear()
         self._entries[key_digest] = (record, time.monotonic())
 
+    def evict(self, key_digest: str) -> None:
+        """Forget one digest (a rotation or revocation this process committed)."""
+        self._entries.pop(key_digest, None)
+
     def clear(self) -> None:
         self._entries.clear()
 
@@ -150,19 +154,26 @@ class KeyCache:
 KEY_CACHE = KeyCache()
 
 
-async def lookup(key_digest: str) -> KeyRecord | None:
-    """The key record for a digest, through the in-process cache (found keys only)."""
+async def lookup(key_digest: str, *, fresh: bool = False) -> KeyRecord | None:
+    """The key record for a digest, through the in-process cache (found keys only).
+
+    ``fresh``: a strongly consistent read of the table, bypassing the cache (and refreshing it),
+    for callers that must see a committed rotation or revocation at once (the admin API).
+    """
     ttl = settings().auth_cache_ttl
-    hit, record = KEY_CACHE.get(key_digest, ttl)
-    if hit:
-        return record
+    if not fresh:
+        hit, record = KEY_CACHE.get(key_digest, ttl)
+        if hit:
+            return record
     resp = await dynamo().call(
-        "get_item", TableName=settings().keys_table, Key={"pk": s(key_pk(key_digest))}, ConsistentRead=False
+        "get_item", TableName=settings().keys_table, Key={"pk": s(key_pk(key_digest))}, ConsistentRead=fresh
     )
     item = resp.get("Item")
     record = KeyRecord.from_item(item) if item else None
     if record is not None:
         KEY_CACHE.put(key_digest, record)
+    else:
+        KEY_CACHE.evict(key_digest)
     return record
 
 
