@@ -220,7 +220,9 @@ def hold_credits(model: Model, request: dict[str, Any], *, input_tokens: int, ca
         rate = max(rate, price.cache_write_1h, price.cache_write_5m)
     elif cache_ttl:
         rate = max(rate, price.cache_write_5m)
-    max_out = request.get("max_tokens") or model.max_output_tokens
+    max_out = request.get("max_tokens")
+    if max_out is None:  # 0 is Anthropic's cache pre-warming: no output at all
+        max_out = model.max_output_tokens
     micro = input_tokens * rate + int(max_out) * price.output
     return max(1, -(-micro // MILLION))
 

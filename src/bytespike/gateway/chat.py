@@ -17,7 +17,7 @@ from bytespike.billing import Usage, cache_ttl_hint, estimate_openai_input_token
 from bytespike.catalog import Model, catalog
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
-from bytespike.gateway import auth
+from bytespike.gateway import auth, precheck
 from bytespike.gateway.crossing import SSE_HEADERS, translation_error
 from bytespike.gateway.pipeline import (
     Call,
@@ -56,12 +56,13 @@ def _resolve(model_id: Any) -> Model:
     return model
 
 
-def _max_output(body: dict[str, Any], model: Model) -> int:
-    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+def _max_output(req: ChatRequest, model: Model) -> int:
+    field = "max_completion_tokens" if req.max_completion_tokens is not None else "max_tokens"
+    requested = req.max_completion_tokens or req.max_tokens
     if requested and requested > model.max_output_tokens:
         raise GatewayError(Kind.INVALID_REQUEST,
-                           f"max_tokens is too large: {requested}. This model supports at most {model.max_output_tokens} completion tokens.",
-                           param="max_tokens")
+                           f"{field} is too large: {requested}. This model supports at most {model.max_output_tokens} completion tokens.",
+                           param=field)
     return int(requested or model.max_output_tokens)
 
 
@@ -97,13 +98,14 @@ async def chat_completions(request: Request) -> Response:
         raw = await read_body(request)
         body = parse_json_object(raw)
         try:
-            ChatRequest.model_validate(body)
+            req = ChatRequest.model_validate(body)  # the handlers read its typed values from here on
         except ValidationError as exc:
             param, message = first_error(exc)
             raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
-        model = _resolve(body["model"])
+        model = _resolve(req.model)
         auth.authorize(key, model)
-        max_out = _max_output(body, model)
+        precheck.chat(req, catalog().provider_of(model))
+        max_out = _max_output(req, model)
         input_tokens = estimate_openai_input_tokens(body)
         at = time.time()
         estimated = hold_credits(model, {"max_tokens": max_out * _choices(body)}, input_tokens=input_tokens,

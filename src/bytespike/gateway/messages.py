@@ -48,9 +48,10 @@ def resolve_model(model_id: Any) -> Model:
     return model
 
 
-def validate(body: dict[str, Any], schema: type[MessagesRequest] | type[CountTokensRequest]) -> None:
+def validate[R: (MessagesRequest, CountTokensRequest)](body: dict[str, Any], schema: type[R]) -> R:
+    """The validated request: the handlers read its typed values (a ``"100"`` never reaches a comparison)."""
     try:
-        schema.model_validate(body)
+        return schema.model_validate(body)
     except ValidationError as exc:
         param, message = first_error(exc)
         raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
@@ -63,12 +64,12 @@ async def create_message(request: Request) -> Response:
         key = await auth.authenticate(request)
         raw = await read_body(request)
         body = parse_json_object(raw)
-        validate(body, MessagesRequest)
-        model = resolve_model(body["model"])
+        req = validate(body, MessagesRequest)
+        model = resolve_model(req.model)
         auth.authorize(key, model)
-        if body["max_tokens"] > model.max_output_tokens:
+        if req.max_tokens > model.max_output_tokens:
             raise GatewayError(Kind.INVALID_REQUEST,
-                               f"max_tokens: {body['max_tokens']} > {model.max_output_tokens}, the maximum for {model.id}",
+                               f"max_tokens: {req.max_tokens} > {model.max_output_tokens}, the maximum for {model.id}",
                                param="max_tokens")
         input_tokens = estimate_input_tokens(body)
         at = time.time()
@@ -125,11 +126,11 @@ async def count_tokens(request: Request) -> Response:
         key = await auth.authenticate(request)
         raw = await read_body(request)
         body = parse_json_object(raw)
-        validate(body, CountTokensRequest)
-        model = resolve_model(body["model"])
+        req = validate(body, CountTokensRequest)
+        model = resolve_model(req.model)
         auth.authorize(key, model)
         local = estimate_input_tokens(body)
-        sized = {**body, "max_tokens": body.get("max_tokens") or model.max_output_tokens}
+        sized = {**body, "max_tokens": req.max_tokens if req.max_tokens is not None else model.max_output_tokens}
         estimated = hold_credits(model, sized, input_tokens=local, cache_ttl=cache_ttl_hint(raw), at=time.time())
         input_tokens = await _upstream_count(model, body, request) if catalog().provider_of(model).wire == "anthropic" else None
         return json_response(

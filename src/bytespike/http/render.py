@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -75,15 +76,56 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    if not raw:
-        raise GatewayError(Kind.INVALID_REQUEST, "Request body is empty; expected a JSON object.")
+def parse_json(raw: bytes) -> Any:
+    """Any JSON value, refused (400) when it is not JSON the providers parse: malformed, nested
+    too deeply, or holding a lone surrogate. Python's parser accepts ``"\\ud800"`` alone; Anthropic
+    answers "The request body is not valid JSON: no low surrogate in string" (claude-code #6508,
+    #5324) and the gateway's own UTF-8 encoding of it would fail later (issue #15)."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise GatewayError(Kind.INVALID_REQUEST, f"Request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise GatewayError(Kind.INVALID_REQUEST, "Request body is nested too deeply.") from exc
+    if _SURROGATE_ESCAPE.search(raw):  # cheap scan; the walk only runs when an escape is present
+        where = _lone_surrogate(body, "")
+        if where is not None:
+            raise GatewayError(Kind.INVALID_REQUEST, "Request body is not valid JSON: a lone surrogate (\\ud800-"
+                               f"\\udfff without its pair) in the string at {where or 'the top level'}.",
+                               param=where or None)
+    return body
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        raise GatewayError(Kind.INVALID_REQUEST, "Request body is empty; expected a JSON object.")
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise GatewayError(Kind.INVALID_REQUEST, "Request body must be a JSON object.")
     return body
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The path of the first string (or key) holding an unpaired surrogate, else None."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return where
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                child = f"{where}.{key}" if where else str(key)
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    return where or "a key"
+                stack.append((item, child))
+        elif isinstance(node, list):
+            stack.extend((item, f"{where}.{i}") for i, item in enumerate(node))
+    return None

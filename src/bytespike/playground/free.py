@@ -59,10 +59,9 @@ class FreeRequest:
 
 def parse_envelope(raw: bytes) -> tuple[str, dict[str, Any]]:
     """``{"surface": "anthropic"|"openai", "request": {...}}`` -> (surface, request)."""
-    try:
-        envelope = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise GatewayError(Kind.INVALID_REQUEST, f"Request body is not valid JSON: {exc}") from exc
+    from bytespike.http.render import parse_json
+
+    envelope = parse_json(raw)  # malformed JSON and lone surrogates are 400s, as on the API itself
     if not isinstance(envelope, dict):
         raise GatewayError(Kind.INVALID_REQUEST, "Request body must be a JSON object.")
     surface = envelope.get("surface", "anthropic")

@@ -1,79 +1,259 @@
 """Pydantic models of the Anthropic Messages request, for validation and the OpenAPI schema.
 
 Validation only: the gateway forwards the client's own JSON (not a re-dump of these
-models), so unknown fields, thinking signatures and cache_control survive untouched.
+models), so unknown fields, block types, thinking signatures and cache_control survive
+untouched. What *is* modelled is typed strictly (no ``"100"`` for an integer, no ``"yes"``
+for a boolean): the handlers price, route and stream on these values, so a value of the
+wrong JSON type is a 400 before anything is held, never a 500 later (issue #15). Each refusal
+of a value of the right type cites what the real API answers (docs/SECURITY.md, "Input").
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import binascii
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+Number = Annotated[float, Field(strict=True)]  # a JSON number (an integer is one); never a string or a bool
+
+# Anthropic: image source media_type "Input should be 'image/jpeg', 'image/png', 'image/gif' or
+# 'image/webp'" (vision docs; the API's 400 quoted in the simulator); PDF documents are
+# application/pdf, plain-text sources text/plain.
+IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+_DOCUMENT_MEDIA_TYPES = {"base64": ("application/pdf",), "text": ("text/plain",)}
 
 
-class ContentBlock(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: str
+class Strict(BaseModel):
+    """Unknown fields pass through (the upstream judges them); known ones are typed strictly."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+def valid_base64(data: str) -> bool:
+    """Standard base64 with padding (RFC 4648 §4), as the providers decode it; ASCII whitespace
+    between groups is tolerated (MIME-wrapped data decodes the same everywhere)."""
+    try:
+        binascii.a2b_base64("".join(data.split()).encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return False
+    return bool(data.strip())
+
+
+class MediaSource(Strict):
+    """An image's or document's ``source``: inline base64 (or text) data of a type the API takes,
+    a URL, a file id or a content list; source types this model does not know pass through."""
+
+    type: StrictStr
+    media_type: StrictStr | None = None
+    data: StrictStr | None = None
+    url: StrictStr | None = None
+
+
+def _check_inline(kind: str, source: MediaSource) -> None:
+    inline = source.type == "base64" or (kind == "document" and source.type == "text")
+    if not inline:
+        return
+    if source.data is None:
+        raise ValueError("source.data: Field required")
+    allowed = IMAGE_MEDIA_TYPES if kind == "image" else _DOCUMENT_MEDIA_TYPES[source.type]
+    if source.media_type not in allowed:
+        quoted = ", ".join(f"'{m}'" for m in allowed)
+        raise ValueError(f"source.media_type: Input should be {quoted}")
+    if source.type == "base64" and not valid_base64(source.data):
+        raise ValueError("source.data: invalid base64 data")
+
+
+class _Block(Strict):
+    cache_control: dict[str, Any] | None = None
+
+
+class TextBlock(_Block):
+    type: Literal["text"]
+    text: StrictStr  # Anthropic's 400: "messages.0.content.1.text.text: Input should be a valid string"
+
+
+class ImageBlock(_Block):
+    type: Literal["image"]
+    source: MediaSource
 
     @model_validator(mode="after")
-    def _media_source(self) -> ContentBlock:
-        """An image or document names its ``source`` object; inline data is a string (Anthropic's 400s)."""
-        if self.type in ("image", "document"):
-            source = (self.model_extra or {}).get("source")
-            if not isinstance(source, dict) or not isinstance(source.get("type"), str):
-                raise ValueError(f"{self.type}.source: Input should be an object with a string 'type'")
-            if source["type"] in ("base64", "text") and not isinstance(source.get("data"), str):
-                raise ValueError(f"{self.type}.source.data: Input should be a valid string")
+    def _inline(self) -> ImageBlock:
+        _check_inline("image", self.source)
         return self
 
 
-class Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class DocumentBlock(_Block):
+    type: Literal["document"]
+    source: MediaSource
+    title: StrictStr | None = None
+    context: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _inline(self) -> DocumentBlock:
+        _check_inline("document", self.source)
+        return self
+
+
+class ToolUseBlock(_Block):
+    type: Literal["tool_use"]
+    id: StrictStr
+    name: StrictStr
+    input: dict[str, Any]
+
+
+class ToolResultBlock(_Block):
+    type: Literal["tool_result"]
+    tool_use_id: StrictStr
+    content: StrictStr | list[dict[str, Any]] | None = None
+    is_error: StrictBool | None = None
+
+
+class ThinkingBlock(_Block):
+    type: Literal["thinking"]
+    thinking: StrictStr
+    signature: StrictStr
+
+
+class RedactedThinkingBlock(_Block):
+    type: Literal["redacted_thinking"]
+    data: StrictStr
+
+
+class OtherBlock(_Block):
+    """Every other block type (server tools, search results, betas): the upstream judges it."""
+
+    type: StrictStr
+
+
+_BLOCKS = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"}
+
+
+def _block_tag(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind if kind in _BLOCKS else "other"
+
+
+ContentBlock = Annotated[
+    Annotated[TextBlock, Tag("text")] | Annotated[ImageBlock, Tag("image")] | Annotated[DocumentBlock, Tag("document")]
+    | Annotated[ToolUseBlock, Tag("tool_use")] | Annotated[ToolResultBlock, Tag("tool_result")]
+    | Annotated[ThinkingBlock, Tag("thinking")] | Annotated[RedactedThinkingBlock, Tag("redacted_thinking")]
+    | Annotated[OtherBlock, Tag("other")],
+    Discriminator(_block_tag),
+]
+
+
+class Message(Strict):
     role: Literal["user", "assistant"]
-    content: str | list[ContentBlock]
+    content: StrictStr | list[ContentBlock]
 
 
-class SystemBlock(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class SystemBlock(Strict):
     type: Literal["text"]
-    text: str
+    text: StrictStr
 
 
-class MessagesRequest(BaseModel):
-    """POST /v1/messages."""
+class Metadata(Strict):
+    """Anthropic's only metadata field; a non-string ``user_id`` is its 400."""
 
-    model_config = ConfigDict(extra="allow")
-    model: str = Field(min_length=1)
-    max_tokens: int = Field(ge=0)
+    user_id: StrictStr | None = None
+
+
+class ToolChoice(Strict):
+    type: StrictStr
+    name: StrictStr | None = None
+    disable_parallel_tool_use: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> ToolChoice:
+        if self.type == "tool" and self.name is None:
+            raise ValueError("tool.name: Field required")
+        return self
+
+
+class Thinking(Strict):
+    type: StrictStr
+    budget_tokens: StrictInt | None = None
+    display: StrictStr | None = None
+
+
+class Tool(Strict):
+    """Custom tools (name + input_schema) and versioned server tools (type + name) alike."""
+
+    name: StrictStr | None = None
+    type: StrictStr | None = None
+    description: StrictStr | None = None
+    input_schema: dict[str, Any] | None = None
+
+
+class _Common(Strict):
+    model: StrictStr = Field(min_length=1)
     messages: list[Message] = Field(min_length=1, max_length=100_000)
-    system: str | list[SystemBlock] | None = None
-    stream: bool | None = None
-    stop_sequences: list[str] | None = None
-    temperature: float | None = Field(default=None, ge=0, le=1)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    top_k: int | None = Field(default=None, ge=0)
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: dict[str, Any] | None = None
-    thinking: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
+    system: StrictStr | list[SystemBlock] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    thinking: Thinking | None = None
 
 
-class CountTokensRequest(BaseModel):
+class MessagesRequest(_Common):
+    """POST /v1/messages. ``max_tokens: 0`` is Anthropic's cache pre-warming (no output)."""
+
+    max_tokens: StrictInt = Field(ge=0)
+    stream: StrictBool | None = None
+    stop_sequences: list[StrictStr] | None = None
+    temperature: Number | None = Field(default=None, ge=0, le=1)
+    top_p: Number | None = Field(default=None, ge=0, le=1)
+    top_k: StrictInt | None = Field(default=None, ge=0)
+    metadata: Metadata | None = None
+    service_tier: StrictStr | None = None
+    cache_control: dict[str, Any] | None = None
+
+
+class CountTokensRequest(_Common):
     """POST /v1/messages/count_tokens (``max_tokens`` optional: it sizes ``estimated_credits``)."""
 
-    model_config = ConfigDict(extra="allow")
-    model: str = Field(min_length=1)
-    messages: list[Message] = Field(min_length=1)
-    system: str | list[SystemBlock] | None = None
-    tools: list[dict[str, Any]] | None = None
-    max_tokens: int | None = Field(default=None, ge=0)
+    max_tokens: StrictInt | None = Field(default=None, ge=0)
+
+
+_BRANCHES = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "other"})  # "other": OtherBlock's tag
+
+
+def _path(loc: tuple[Any, ...]) -> list[str]:
+    """A pydantic location without its union-branch and validator labels (``str``, ``list[…]``,
+    ``function-after[…]``), i.e. the path into the JSON body."""
+    return [str(p) for p in loc if not (isinstance(p, str) and (p in _BRANCHES or "[" in p))]
 
 
 def first_error(exc: ValidationError) -> tuple[str, str]:
-    """(param path, message) in the style of Anthropic's own validation errors."""
-    err = exc.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "list["))))
+    """(param path, message) in the style of Anthropic's own validation errors.
+
+    Of a union's errors the deepest is reported (a list of blocks with one bad block names that
+    block, not "content: Input should be a valid string"); a validator's ``"rel.path: message"``
+    extends the path.
+    """
+    errors = exc.errors(include_url=False)
+    err = max(errors, key=lambda e: len(_path(e["loc"])))  # max() keeps the first of equals
+    path = _path(err["loc"])
     msg = err["msg"]
     if err["type"] == "missing":
         msg = "Field required"
+    elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        msg = "Input should be a valid dictionary"
+    elif err["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        rel, sep, rest = msg.partition(": ")
+        if sep and " " not in rel:
+            path, msg = [*path, *rel.split(".")], rest
+    loc = ".".join(path)
     return loc, f"{loc}: {msg}"
