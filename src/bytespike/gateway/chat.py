@@ -57,13 +57,14 @@ def _resolve(model_id: Any) -> Model:
 
 
 def _max_output(req: ChatRequest, model: Model) -> int:
-    field = "max_completion_tokens" if req.max_completion_tokens is not None else "max_tokens"
-    requested = req.max_completion_tokens or req.max_tokens
-    if requested and requested > model.max_output_tokens:
-        raise GatewayError(Kind.INVALID_REQUEST,
-                           f"{field} is too large: {requested}. This model supports at most {model.max_output_tokens} completion tokens.",
-                           param=field)
-    return int(requested or model.max_output_tokens)
+    """The output the hold covers; every limit the client set must be within the model's maximum
+    (OpenAI checks each of max_tokens and max_completion_tokens, whichever it then uses)."""
+    for field, requested in (("max_completion_tokens", req.max_completion_tokens), ("max_tokens", req.max_tokens)):
+        if requested is not None and requested > model.max_output_tokens:
+            raise GatewayError(Kind.INVALID_REQUEST,
+                               f"{field} is too large: {requested}. This model supports at most "
+                               f"{model.max_output_tokens} completion tokens.", param=field)
+    return int(req.max_completion_tokens or req.max_tokens or model.max_output_tokens)
 
 
 MAX_CHOICES = 128  # OpenAI's bound on `n`

@@ -142,7 +142,7 @@ _BLOCKS = {"text", "image", "document", "tool_use", "tool_result", "thinking", "
 
 def _block_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _BLOCKS else "other"
+    return kind if isinstance(kind, str) and kind in _BLOCKS else "other"
 
 
 ContentBlock = Annotated[

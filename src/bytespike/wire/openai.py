@@ -59,7 +59,7 @@ class OtherPart(Strict):
 
 def _part_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in ("text", "image_url") else "other"
+    return kind if isinstance(kind, str) and kind in ("text", "image_url") else "other"
 
 
 ContentPart = Annotated[
