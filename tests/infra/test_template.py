@@ -92,3 +92,14 @@ def test_tables_come_from_the_template() -> None:
     for res in tables.values():
         assert res["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
         assert res["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_the_front_doors_own_answers_carry_estimated_credits() -> None:
+    """A path no function serves, throttling and API Gateway's own 5xx never reach a function, so
+    the header every function adds (http/access.py) is set on API Gateway's gateway responses."""
+    body = load_template()["Resources"]["GatewayApi"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    assert {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for name, response in responses.items():
+        assert response["responseParameters"]["gatewayresponse.header.estimated_credits"] == "'0'", name
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == 404

@@ -31,6 +31,7 @@ from bytespike.gateway.pipeline import (
     request_id_for,
 )
 from bytespike.gateway.streams import AnthropicToOpenAI, OpenAIPassthrough, dumps_bytes
+from bytespike.http import access
 from bytespike.http.render import error_response, parse_json_object, read_body
 from bytespike.providers import anthropic as claude
 from bytespike.providers import openai as oai
@@ -98,6 +99,7 @@ async def chat_completions(request: Request) -> Response:
         key = await auth.authenticate(request)
         raw = await read_body(request)
         body = parse_json_object(raw)
+        access.note(model=body.get("model"))
         try:
             req = ChatRequest.model_validate(body)  # the handlers read its typed values from here on
         except ValidationError as exc:

@@ -29,6 +29,7 @@ from bytespike.gateway.pipeline import (
     relay,
     request_id_for,
 )
+from bytespike.http import access
 from bytespike.http.render import error_response, json_response, parse_json_object, read_body
 from bytespike.providers import accounts_for, pool
 from bytespike.providers import anthropic as claude
@@ -64,6 +65,7 @@ async def create_message(request: Request) -> Response:
         key = await auth.authenticate(request)
         raw = await read_body(request)
         body = parse_json_object(raw)
+        access.note(model=body.get("model"))
         req = validate(body, MessagesRequest)
         model = resolve_model(req.model)
         auth.authorize(key, model)
@@ -126,6 +128,7 @@ async def count_tokens(request: Request) -> Response:
         key = await auth.authenticate(request)
         raw = await read_body(request)
         body = parse_json_object(raw)
+        access.note(model=body.get("model"))
         req = validate(body, CountTokensRequest)
         model = resolve_model(req.model)
         auth.authorize(key, model)

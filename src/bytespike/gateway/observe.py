@@ -33,7 +33,17 @@ def _powertools() -> tuple[Any, Any]:
     return _logger, _metrics
 
 
+def rejected(fields: dict[str, Any]) -> None:
+    """One record per rejected request (``http/access.py``): at WARNING, so the local stack's
+    default level shows it too. The fields hold no key and no query string."""
+    logger, _ = _powertools()
+    logger.warning("rejected", extra=fields)
+
+
 def record(call: Call, outcome: str) -> None:
+    from bytespike.http.access import note
+
+    note(credits=call.cost)  # the access line's "credits billed"
     now = time.perf_counter()
     fields = {
         "request_id": call.request_id,

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway.pipeline import new_request_id
+from bytespike.http.access import AccessMiddleware
 from bytespike.http.render import error_response, surface_for_shared_path
 from bytespike.tracing import TraceMiddleware
 
@@ -206,6 +207,7 @@ def create_app(function: str) -> FastAPI:
     REGISTRARS[function](app)
     app.openapi = lambda: _openapi_document(function)  # type: ignore[method-assign]
     app.add_middleware(TraceMiddleware)
+    app.add_middleware(AccessMiddleware, function=function)  # estimated_credits on every response; rejections logged
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"ok": True, "function": function})

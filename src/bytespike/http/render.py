@@ -19,6 +19,7 @@ from bytespike.errors import (
     openai_body,
     openai_status,
 )
+from bytespike.http.access import note
 from bytespike.sse import dumps
 
 ESTIMATE_HEADER = "estimated_credits"
@@ -32,6 +33,7 @@ def base_headers(request_id: str, estimated: int | None) -> dict[str, str]:
 
 
 def error_response(err: GatewayError, surface: str, request_id: str, estimated: int | None = 0) -> Response:
+    note(kind=err.kind.value, surface=surface)  # for the rejected request's log record
     headers = {**base_headers(request_id, estimated), **error_headers(err)}
     if surface == "openai":
         return Response(dumps(openai_body(err)), status_code=openai_status(err), headers=headers,

@@ -276,6 +276,7 @@ class Dispatcher:
     """One ASGI app for the whole stack: by listening port (simulator vs gateway), then by path table."""
 
     def __init__(self, gateway_port: int, sim_port: int, info: dict[str, Any]) -> None:
+        from bytespike.http.access import AccessMiddleware
         from bytespike.http.app import REGISTRARS, create_app
         from bytespike.http.paths import PATH_TABLE
         from bytespike.simulator.app import create_simulator_app
@@ -286,6 +287,7 @@ class Dispatcher:
         self.ready = False
         names = {fn for _, fn in PATH_TABLE if fn in REGISTRARS}
         self.apps = {name: create_app(name) for name in sorted(names)}
+        self.unrouted = AccessMiddleware(_unrouted, function="router")  # the front door's own 404
         self.simulator = create_simulator_app()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -312,11 +314,7 @@ class Dispatcher:
                                          "stream_pending": len(poller.pending) if poller else 0})
             return
         app = self.apps.get(function_for(path) or "")
-        if app is None:
-            await self._json(send, 404, {"error": {"message": f"No function serves {path}", "type": "invalid_request_error",
-                                                   "param": None, "code": "not_found"}})
-            return
-        await app(scope, receive, send)
+        await (app or self.unrouted)(scope, receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -336,8 +334,23 @@ class Dispatcher:
     async def _json(send: Any, status: int, body: dict[str, Any]) -> None:
         raw = json.dumps(body).encode()
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
+                                (b"estimated_credits", b"0")]})
         await send({"type": "http.response.body", "body": raw})
+
+
+async def _unrouted(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A path no function serves: the gateway's 404 in the caller's protocol (API Gateway's own
+    answer on AWS carries the same header: template.yaml, gateway responses)."""
+    from starlette.requests import Request
+
+    from bytespike.errors import GatewayError, Kind
+    from bytespike.gateway.pipeline import new_request_id
+    from bytespike.http.render import error_response, surface_for_shared_path
+
+    request = Request(scope, receive)
+    err = GatewayError(Kind.NOT_FOUND, f"No function serves {request.method} {scope.get('path', '')}.")
+    await error_response(err, surface_for_shared_path(request), new_request_id(), 0)(scope, receive, send)
 
 
 def _bind(port: int) -> socket.socket:
@@ -438,7 +451,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--poll-interval", type=float, default=float(os.environ.get("STREAM_POLL_INTERVAL", "0.2")))
     parser.add_argument("--sweep-interval", type=float, default=float(os.environ.get("SWEEP_INTERVAL", "5")))
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "warning"))
+    parser.add_argument("--no-access-log", dest="access_log", action="store_false",
+                        help="do not print one line per request (method, path, model, status, credits, ms)")
     args = parser.parse_args(argv)
+    if args.access_log:
+        os.environ["BYTESPIKE_ACCESS_LOG"] = "1"
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-call access log

@@ -35,8 +35,8 @@ log = logging.getLogger("bytespike.playground")
 SURFACES = ("anthropic", "openai")
 ANTHROPIC_VERSION = "2023-06-01"
 
-# What a free run may carry. Everything else (metadata, service tiers, cache_control on the
-# house wallet's cache, n > 1, …) is refused rather than silently dropped.
+# What a free run may carry. Everything else (metadata, service tiers, n > 1, …) is refused rather
+# than silently dropped; cache_control is refused anywhere in the body (``_cache_breakpoint``).
 _ALLOWED = {
     "anthropic": frozenset({"model", "max_tokens", "messages", "system", "stream", "thinking", "tools",
                             "tool_choice", "temperature", "stop_sequences"}),
@@ -97,6 +97,12 @@ def check(surface: str, body: dict[str, Any]) -> FreeRequest:
         raise GatewayError(Kind.INVALID_REQUEST,
                            f"Free runs do not accept {', '.join(extra)}; paste your own API key to send them.",
                            param=extra[0])
+    where = _cache_breakpoint(body)
+    if where is not None:
+        raise GatewayError(Kind.INVALID_REQUEST,
+                           f"Free runs do not accept cache_control (found at {where}): they would write the house "
+                           "key's prompt cache at the cache-write rate; paste your own API key to cache.",
+                           param=where)
     model_id = body.get("model")
     model = catalog().model(model_id) if isinstance(model_id, str) else None
     free = free_models()
@@ -125,6 +131,22 @@ def check(surface: str, body: dict[str, Any]) -> FreeRequest:
         raise GatewayError(Kind.TOO_LARGE,
                            f"Free runs accept prompts up to {cfg.max_body_bytes} bytes; paste your own API key for more.")
     return FreeRequest(surface, model, body, raw)
+
+
+def _cache_breakpoint(body: Any) -> str | None:
+    """The path of the first ``cache_control`` key anywhere in the request (system blocks, message
+    blocks, tool results, tools, the top level), else None. A prompt that merely mentions the word
+    is fine: only object keys count."""
+    stack: list[tuple[Any, str]] = [(body, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            if "cache_control" in node:
+                return f"{where}.cache_control" if where else "cache_control"
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}.{i}") for i, v in enumerate(node))
+    return None
 
 
 def _validate_wire(surface: str, body: dict[str, Any]) -> None:

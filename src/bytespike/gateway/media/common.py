@@ -37,6 +37,7 @@ from bytespike.gateway.pipeline import (
     settle_failure,
     settle_ok,
 )
+from bytespike.http import access
 from bytespike.http.render import base_headers, error_response, json_response, parse_json_object, read_body
 from bytespike.providers import Account, accounts_for
 from bytespike.store.keys import KeyRecord
@@ -76,6 +77,7 @@ def bad(message: str, param: str | None = None) -> GatewayError:
 # ------------------------------------------------------------------ models and scopes
 def resolve(model_id: Any, modality: str, kind: str | None = None) -> Model:
     """A catalog model of this modality (``kind`` narrows audio to speech/transcription)."""
+    access.note(model=model_id)  # for the request's log record
     if not isinstance(model_id, str) or not model_id:
         raise bad("you must provide a model parameter", "model")
     model = catalog().model(model_id)
