@@ -217,3 +217,56 @@ def test_max_tokens_zero_is_400_where_the_upstream_cannot_prewarm(stack: Stack, 
     raw = json.dumps({"model": model, "max_tokens": 0, "messages": [{"role": "user", "content": org.org_id}]}).encode()
     _refused(stack, org, _anthropic(stack, org.master_key, raw), "anthropic", "max_tokens")
     _refused(stack, org, _openai(stack, org.master_key, raw), "openai", "max_tokens")
+
+
+# ---------------------------------------------------------------- image bytes and lanes that take no such image
+JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 32).decode()
+GIF = base64.b64encode(b"GIF89a" + b"\x00" * 32).decode()
+
+
+@pytest.mark.parametrize(("data", "media_type", "says"), [
+    (JPEG, "image/png", "The image was specified using the image/png media type, but the image appears to be a "
+                        "image/jpeg image"),
+    (base64.b64encode(b"plain text, not an image").decode(), "image/png",
+     "Image does not match the provided media type image/png"),
+])
+def test_image_bytes_must_be_the_declared_type(stack: Stack, data: str, media_type: str, says: str) -> None:
+    """Anthropic's own 400s (claude-code #13131, litellm #24900), checked before anything is held."""
+    org = stack.new_org(1_000_000)
+    body = {"model": CLAUDE, "max_tokens": 20,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": org.org_id}, _image(data, media_type)]}]}
+    _refused(stack, org, _anthropic(stack, org.master_key, json.dumps(body).encode()), "anthropic", says)
+    content = [{"type": "text", "text": org.org_id},
+               {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{data}"}}]
+    raw = json.dumps({"model": GPT, "max_tokens": 20, "messages": [{"role": "user", "content": content}]}).encode()
+    r = _openai(stack, org.master_key, raw)
+    if "appears to be" in says:  # OpenAI reads the bytes, whatever the URL names: not refused there
+        assert r.status_code == 200, r.text
+    else:
+        _refused(stack, org, r, "openai", "not a image/png image")
+
+
+def test_gif_images_are_refused_for_gemini_models_only(stack: Stack) -> None:
+    org = stack.new_org(1_000_000)
+    for model in (GEMINI,):
+        body = {"model": model, "max_tokens": 20, "messages": [
+            {"role": "user", "content": [{"type": "text", "text": org.org_id}, _image(GIF, "image/gif")]}]}
+        _refused(stack, org, _anthropic(stack, org.master_key, json.dumps(body).encode()), "anthropic", "image/gif")
+        content = [{"type": "text", "text": org.org_id},
+                   {"type": "image_url", "image_url": {"url": f"data:image/gif;base64,{GIF}"}}]
+        raw = json.dumps({"model": model, "max_tokens": 20, "messages": [{"role": "user", "content": content}]}).encode()
+        _refused(stack, org, _openai(stack, org.master_key, raw), "openai", "image/gif")
+    ok = {"model": CLAUDE, "max_tokens": 20, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "hi"}, _image(GIF, "image/gif")]}]}
+    assert _anthropic(stack, org.master_key, json.dumps(ok).encode()).status_code == 200
+
+
+def test_images_are_refused_for_a_model_without_vision(stack: Stack) -> None:
+    """deepseek-v4-pro: "No image input" (catalog); DeepSeek's 400 "unknown variant `image_url`"."""
+    org = stack.new_org(1_000_000)
+    body = {"model": "deepseek-v4-pro", "max_tokens": 20, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": org.org_id}, _image(PNG)]}]}
+    _refused(stack, org, _anthropic(stack, org.master_key, json.dumps(body).encode()), "anthropic", "no image input")
+    content = [{"type": "text", "text": org.org_id}, {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}]
+    raw = json.dumps({"model": "deepseek-v4-pro", "messages": [{"role": "user", "content": content}]}).encode()
+    _refused(stack, org, _openai(stack, org.master_key, raw), "openai", "no image input")

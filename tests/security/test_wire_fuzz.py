@@ -246,7 +246,7 @@ def test_the_kitchen_sink_requests_are_valid_and_every_field_is_fuzzed(surface: 
     model, sink, _ = SURFACES[surface]
     req = model.model_validate(sink)
     if surface == "openai":
-        precheck.chat(req, catalog().provider_of(catalog().model(GPT)))
+        precheck.chat(req, catalog().model(GPT), catalog().provider_of(catalog().model(GPT)))
     fields = {path[-1] for path, _ in cases(surface) if isinstance(path[-1], str)}
     declared = set(model.model_fields)
     assert declared <= fields, sorted(declared - fields)  # every top-level field of the model is reached

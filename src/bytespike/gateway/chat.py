@@ -107,7 +107,7 @@ async def chat_completions(request: Request) -> Response:
             raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
         model = _resolve(req.model)
         auth.authorize(key, model)
-        precheck.chat(req, catalog().provider_of(model))
+        precheck.chat(req, model, catalog().provider_of(model))
         max_out = _max_output(req, model)
         input_tokens = estimate_openai_input_tokens(body)
         at = time.time()

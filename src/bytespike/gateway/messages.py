@@ -15,7 +15,7 @@ from bytespike.billing import Usage, cache_ttl_hint, estimate_input_tokens, hold
 from bytespike.catalog import Model, Price, catalog
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
-from bytespike.gateway import auth
+from bytespike.gateway import auth, precheck
 from bytespike.gateway.anthropic_stream import AnthropicPassthrough
 from bytespike.gateway.crossing import messages_via_openai
 from bytespike.gateway.pipeline import (
@@ -69,6 +69,7 @@ async def create_message(request: Request) -> Response:
         req = validate(body, MessagesRequest)
         model = resolve_model(req.model)
         auth.authorize(key, model)
+        precheck.messages(req, model, catalog().provider_of(model))
         if req.max_tokens > model.max_output_tokens:
             raise GatewayError(Kind.INVALID_REQUEST,
                                f"max_tokens: {req.max_tokens} > {model.max_output_tokens}, the maximum for {model.id}",

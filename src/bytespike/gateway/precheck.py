@@ -11,17 +11,60 @@ Issue #15; the table of every refusal and its source is docs/SECURITY.md, "Input
 
 from __future__ import annotations
 
-from bytespike.catalog import Provider
+from bytespike.catalog import Model, Provider
 from bytespike.errors import GatewayError, Kind
-from bytespike.wire.openai import ChatRequest
+from bytespike.wire.anthropic import ImageBlock, MessagesRequest, ToolResultBlock
+from bytespike.wire.media import GEMINI_IMAGE_TYPES
+from bytespike.wire.openai import ChatRequest, ImagePart
 
 
 def _refuse(message: str, param: str) -> GatewayError:
     return GatewayError(Kind.INVALID_REQUEST, message, param=param)
 
 
-def chat(req: ChatRequest, provider: Provider) -> None:
-    """Chat Completions on an OpenAI-format upstream (OpenAI, DeepSeek, Doubao/Ark)."""
+def _images(model: Model, provider: Provider, images: list[tuple[str, str | None]]) -> None:
+    """(path, media type or None for a URL) of every image in the request, on any lane."""
+    if not images:
+        return
+    if "vision" not in model.capabilities:
+        # The catalog says the model takes no image; its upstream's 400 for one (DeepSeek, recorded in
+        # several clients' issues): "Failed to deserialize the JSON body into the target type:
+        # messages[1]: unknown variant `image_url`, expected `text`".
+        raise _refuse(f"{images[0][0]}: {model.id} takes no image input", images[0][0])
+    if provider.wire == "gemini":
+        # Gemini's supported image formats (ai.google.dev/gemini-api/docs/image-understanding), no GIF;
+        # anything else is its 400 "Unsupported MIME type: image/gif".
+        for where, media_type in images:
+            if media_type is not None and media_type not in GEMINI_IMAGE_TYPES:
+                raise _refuse(f"{where}: {model.id} does not take {media_type} images (supported: "
+                              f"{', '.join(GEMINI_IMAGE_TYPES)})", where)
+
+
+def messages(req: MessagesRequest, model: Model, provider: Provider) -> None:
+    """Anthropic Messages, on any lane."""
+    found: list[tuple[str, str | None]] = []
+    for i, message in enumerate(req.messages):
+        for j, block in enumerate(message.content if isinstance(message.content, list) else ()):
+            where = f"messages.{i}.content.{j}"
+            if isinstance(block, ImageBlock):
+                found.append((where, block.source.media_type if block.source.type == "base64" else None))
+            elif isinstance(block, ToolResultBlock) and isinstance(block.content, list):
+                found += [(f"{where}.content.{k}", (b.get("source") or {}).get("media_type")
+                           if isinstance(b.get("source"), dict) and b["source"].get("type") == "base64" else None)
+                          for k, b in enumerate(block.content) if b.get("type") == "image"]
+    _images(model, provider, found)
+
+
+def chat(req: ChatRequest, model: Model, provider: Provider) -> None:
+    """Chat Completions, on any lane; then the rules of OpenAI-format upstreams (OpenAI, DeepSeek, Ark)."""
+    found: list[tuple[str, str | None]] = []
+    for i, message in enumerate(req.messages):
+        for j, part in enumerate(message.content if isinstance(message.content, list) else ()):
+            if isinstance(part, ImagePart):
+                url = part.image_url if isinstance(part.image_url, str) else part.image_url.url
+                media = url[5:].split(";", 1)[0].lower() if url.startswith("data:") else None
+                found.append((f"messages.{i}.content.{j}", media))
+    _images(model, provider, found)
     if provider.wire != "openai":
         return
     # tool_calls[].function.arguments: "string, Required" in the Chat Completions reference of

@@ -10,7 +10,6 @@ of a value of the right type cites what the real API answers (docs/SECURITY.md, 
 
 from __future__ import annotations
 
-import binascii
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -26,12 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from bytespike.wire.media import IMAGE_MEDIA_TYPES, image_mismatch, valid_base64
+
 Number = Annotated[float, Field(strict=True)]  # a JSON number (an integer is one); never a string or a bool
 
-# Anthropic: image source media_type "Input should be 'image/jpeg', 'image/png', 'image/gif' or
-# 'image/webp'" (vision docs; the API's 400 quoted in the simulator); PDF documents are
-# application/pdf, plain-text sources text/plain.
-IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+# PDF documents are application/pdf, plain-text sources text/plain (Anthropic's document blocks).
 _DOCUMENT_MEDIA_TYPES = {"base64": ("application/pdf",), "text": ("text/plain",)}
 
 
@@ -39,16 +37,6 @@ class Strict(BaseModel):
     """Unknown fields pass through (the upstream judges them); known ones are typed strictly."""
 
     model_config = ConfigDict(extra="allow", strict=True)
-
-
-def valid_base64(data: str) -> bool:
-    """Standard base64 with padding (RFC 4648 §4), as the providers decode it; ASCII whitespace
-    between groups is tolerated (MIME-wrapped data decodes the same everywhere)."""
-    try:
-        binascii.a2b_base64("".join(data.split()).encode("ascii"), strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
-        return False
-    return bool(data.strip())
 
 
 class MediaSource(Strict):
@@ -69,9 +57,16 @@ def _check_inline(kind: str, source: MediaSource) -> None:
         raise ValueError("source.data: Field required")
     allowed = IMAGE_MEDIA_TYPES if kind == "image" else _DOCUMENT_MEDIA_TYPES[source.type]
     if source.media_type not in allowed:
-        quoted = ", ".join(f"'{m}'" for m in allowed)
+        quoted = " or ".join((", ".join(f"'{m}'" for m in allowed[:-1]), f"'{allowed[-1]}'")) if len(allowed) > 1 \
+            else f"'{allowed[0]}'"
         raise ValueError(f"source.media_type: Input should be {quoted}")
-    if source.type == "base64" and not valid_base64(source.data):
+    if source.type != "base64":
+        return
+    if kind == "image":
+        problem = image_mismatch(source.media_type, source.data)
+        if problem is not None:
+            raise ValueError(f"source.data: {problem}")
+    elif not valid_base64(source.data):
         raise ValueError("source.data: invalid base64 data")
 
 

@@ -12,16 +12,28 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, StrictBool, StrictInt, StrictStr, Tag, model_validator
 
-from bytespike.wire.anthropic import Number, Strict, valid_base64
+from bytespike.wire.anthropic import Number, Strict
+from bytespike.wire.media import IMAGE_MEDIA_TYPES, decode_base64, sniff_image
 
 
-def _data_url_ok(url: str) -> bool:
-    """A ``data:<type>;base64,<data>`` URL carries valid base64 (OpenAI, Claude and Gemini all
-    decode it; anything else is their 400). Plain URLs are the upstream's to fetch."""
+def _data_url_problem(url: str) -> str | None:
+    """What every upstream refuses in a ``data:<type>;base64,<data>`` URL: base64 that does not
+    decode (OpenAI: "Expected a base64-encoded data URL with an image MIME type …, but got an
+    invalid base64-encoded value"), or bytes that are no image of a format the URL names (OpenAI:
+    "You uploaded an unsupported image"; Anthropic: "Image does not match the provided media
+    type"). Plain URLs are the upstream's to fetch."""
     if not url.startswith("data:"):
-        return True
+        return None
     header, sep, data = url.partition(",")
-    return not (sep and header.endswith(";base64")) or valid_base64(data)
+    if not (sep and header.endswith(";base64")):
+        return None
+    raw = decode_base64(data)
+    if raw is None:
+        return "invalid base64 data in the data URL"
+    declared = header[5:-7].lower()
+    if declared in IMAGE_MEDIA_TYPES and sniff_image(raw[:16]) is None:
+        return f"the data is not a {declared} image"
+    return None
 
 
 class ImageURL(Strict):
@@ -30,8 +42,9 @@ class ImageURL(Strict):
 
     @model_validator(mode="after")
     def _inline(self) -> ImageURL:
-        if not _data_url_ok(self.url):
-            raise ValueError("url: invalid base64 data in the data URL")
+        problem = _data_url_problem(self.url)
+        if problem is not None:
+            raise ValueError(f"url: {problem}")
         return self
 
 
@@ -46,8 +59,9 @@ class ImagePart(Strict):
 
     @model_validator(mode="after")
     def _inline(self) -> ImagePart:
-        if isinstance(self.image_url, str) and not _data_url_ok(self.image_url):
-            raise ValueError("image_url: invalid base64 data in the data URL")
+        problem = _data_url_problem(self.image_url) if isinstance(self.image_url, str) else None
+        if problem is not None:
+            raise ValueError(f"image_url: {problem}")
         return self
 
 
