@@ -270,3 +270,20 @@ def test_images_are_refused_for_a_model_without_vision(stack: Stack) -> None:
     content = [{"type": "text", "text": org.org_id}, {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}]
     raw = json.dumps({"model": "deepseek-v4-pro", "messages": [{"role": "user", "content": content}]}).encode()
     _refused(stack, org, _openai(stack, org.master_key, raw), "openai", "no image input")
+
+
+# ---------------------------------------------------------------- what the gateway passes through
+def test_an_unknown_block_type_passes_through_and_the_upstreams_verdict_comes_back(stack: Stack) -> None:
+    """Never stricter than the upstream: the gateway forwards block types it does not model; the
+    simulator, as strict as the real API, answers Anthropic's 400; the hold is released in full."""
+    org = stack.new_org(1_000_000)
+    body = {"model": CLAUDE, "max_tokens": 20, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": org.org_id}, {"type": "sparkle", "x": 1}]}]}
+    r = _anthropic(stack, org.master_key, json.dumps(body).encode())
+    assert r.status_code == 400 and "Input tag 'sparkle'" in r.json()["error"]["message"], r.text
+    [res] = stack.wait_all_released(org.org_id)
+    assert res["cost"] == 0 and stack.wallet(org.org_id)["balance"] == org.topped_up
+    ok = {"model": CLAUDE, "max_tokens": 20, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "hi"},
+        {"type": "search_result", "source": "https://x.test", "title": "t", "content": [{"type": "text", "text": "r"}]}]}]}
+    assert _anthropic(stack, org.master_key, json.dumps(ok).encode()).status_code == 200

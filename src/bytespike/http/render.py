@@ -89,12 +89,11 @@ def parse_json(raw: bytes) -> Any:
         raise GatewayError(Kind.INVALID_REQUEST, f"Request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise GatewayError(Kind.INVALID_REQUEST, "Request body is nested too deeply.") from exc
-    if _SURROGATE_ESCAPE.search(raw):  # cheap scan; the walk only runs when an escape is present
-        where = _lone_surrogate(body, "")
-        if where is not None:
-            raise GatewayError(Kind.INVALID_REQUEST, "Request body is not valid JSON: a lone surrogate (\\ud800-"
-                               f"\\udfff without its pair) in the string at {where or 'the top level'}.",
-                               param=where or None)
+    where = lone_surrogate(raw, body)
+    if where is not None:
+        raise GatewayError(Kind.INVALID_REQUEST, "Request body is not valid JSON: a lone surrogate (\\ud800-"
+                           f"\\udfff without its pair) in the string at {where or 'the top level'}.",
+                           param=where or None)
     return body
 
 
@@ -108,6 +107,14 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate(raw: bytes, body: Any) -> str | None:
+    """Where parsed JSON holds an unpaired surrogate (``""`` for the top level), else None. A cheap
+    scan of the raw bytes for a surrogate escape comes first; the walk runs only when there is one."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return None
+    return _lone_surrogate(body, "")
 
 
 def _lone_surrogate(value: Any, path: str) -> str | None:

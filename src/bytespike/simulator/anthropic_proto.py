@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
 from bytespike.simulator.reply import (
     ReplyPlan,
@@ -167,7 +168,7 @@ def _bad(message: str) -> SimError:
 
 def _check_text(text: Any, where: str) -> None:
     if not isinstance(text, str):
-        raise _bad(f"{where}.text: Input should be a valid string")
+        raise _bad(f"{where}.text.text: Input should be a valid string")  # simonw/llm-anthropic#23
     if not text:
         raise _bad("messages: text content blocks must be non-empty")
     if not text.strip():
@@ -343,6 +344,7 @@ def validate(body: dict[str, Any], *, count_only: bool = False) -> None:
             if tail.get("type") == "text" and tail.get("text", "") != tail.get("text", "").rstrip():
                 raise _bad("final assistant content cannot end with trailing whitespace")
 
+    strict.anthropic(body, count_only=count_only)  # types, block types, image bytes, output limit (issue #15)
     if breakpoints > MAX_CACHE_BREAKPOINTS:
         raise _bad(
             f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found {breakpoints}."

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives
 from bytespike.simulator.openai_proto import OpenAISimulator
 from bytespike.simulator.reply import ReplyPlan, SimRequest, UserTurn
@@ -154,6 +155,10 @@ class DeepSeekSimulator(OpenAISimulator):
                 ):
                     return self._error(400, request_id, MISSING_REASONING.format(index=index))
         return None
+
+    def _validate(self, body: dict[str, Any]) -> None:
+        strict.deepseek(body)  # DeepSeek's output-limit wording, no images where the model takes none (issue #15)
+        super()._validate(body)
 
     def _sim_request(self, body: dict[str, Any], turn: UserTurn, d: Directives) -> SimRequest:
         sim = super()._sim_request(body, turn, d)

@@ -46,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
 from bytespike.simulator.reply import (
     SIGNATURE_SECRET,
@@ -303,6 +304,7 @@ def validate(body: dict[str, Any], model: str, registry: PrefixCache) -> None:
             raise GeminiError(
                 400, f"* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty.\n"
             )
+    strict.gemini(body, GeminiError)  # inline data, image types, integer fields, calling mode (issue #15)
     for t, tool in enumerate(body.get("tools") or ()):
         for f, decl in enumerate(tool.get("functionDeclarations") or () if isinstance(tool, dict) else ()):
             if not isinstance(decl, dict) or not isinstance(decl.get("name"), str) or not decl["name"]:

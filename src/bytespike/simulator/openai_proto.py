@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
 from bytespike.simulator.reply import (
     ReplyPlan,
@@ -199,6 +200,7 @@ def validate(body: dict[str, Any]) -> None:
             "messages",
             "empty_array",
         )
+    strict.openai(body)  # types, content parts, tool calls, output limit (issue #15)
     for key in ("max_completion_tokens", "max_tokens"):
         value = body.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from bytespike.http.render import lone_surrogate
 from bytespike.simulator.directives import Directives
 from bytespike.simulator.state import SimState
 
@@ -44,6 +45,8 @@ async def read_recorded(request: Request, state: SimState) -> Any:
         body = json.loads(raw) if raw else None
     except ValueError:
         body = INVALID_JSON
+    if body is not INVALID_JSON and lone_surrogate(raw, body) is not None:
+        body = INVALID_JSON  # Anthropic: "The request body is not valid JSON: no low surrogate in string" (issue #15)
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
     state.record(request.scope["path"], request.method, headers, None if body is INVALID_JSON else body, raw)
     return body
