@@ -1,27 +1,28 @@
-"""The ByteSpike gateway process under benchmark (runs in the project venv).
+"""The ByteSpike process under benchmark: the local stack ``make dev`` runs (runs in the project venv).
 
-It serves exactly what the two streaming function entry points serve
-(``functions/messages/main.py`` = ``create_app("messages")``, ``functions/chat/main.py`` =
-``create_app("chat")``), routed by the production path table, under uvicorn with the
-production flags of ``functions/*/run.sh`` (``--loop uvloop --http httptools
---no-access-log``). DynamoDB is another process (``bench/dynamo_side.py``), as it is
-another service on AWS. The full billing path runs: auth (key cache), hold, settle.
+``bytespike.local.stack.main`` with the same arguments ``python -m bytespike.local`` takes: every
+function app behind the production path table under uvicorn with uvloop and httptools (the flags
+of ``functions/*/run.sh``), the AWS side (DynamoDB + the release poller) in its own process,
+``--simulator-url`` pointing the upstreams at the bench's double. The full billing path runs:
+auth (key cache), hold, settle. Before it starts, this module adds read-only instrumentation for
+the harness and nothing else:
 
-Two read-only endpoints for the harness:
-  GET /_local/stats    the same JSON as the local stack's (``dynamodb_calls`` from
-                       ``bytespike.store.dynamo.CALLS``)
   GET /_bench/upstream?since=T when each upstream request was handed to the HTTP client
   GET /_bench/dynamo?since=T   every DynamoDB call since T: [op, start, end] in
                        ``time.perf_counter`` seconds (CLOCK_MONOTONIC, comparable across
                        processes), recorded by wrapping ``AsyncDynamo.call`` in this
                        process only (src/ is untouched)
+  GET /_bench/env              the environment the stack configured (what a cold-started
+                       function process needs to reach the same DynamoDB and upstream)
+  GET /_bench/sampler/start|stop  the CPU-time sampler below
+
+``--loop asyncio`` (the A/B variant) replaces uvloop; the stack's own ``/_local/stats`` and
+``/healthz`` are unchanged.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
 import os
 import time
 from collections import deque
@@ -109,95 +110,58 @@ def instrument() -> None:
         module.send_post = timed_send  # type: ignore[attr-defined]
 
 
-class BenchApp:
-    def __init__(self, functions: list[str]) -> None:
-        from bytespike.http.app import create_app
+ENV_PREFIXES = ("AWS_", "DYNAMODB_", "UPSTREAM_", "BYTESPIKE_")
 
-        self.apps = {name: create_app(name) for name in functions}
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    from bytespike.providers import HTTP
-                    from bytespike.store.dynamo import dynamo
+def bench_dispatcher(base: type) -> type:
+    """The stack's dispatcher with the harness's ``/_bench/*`` endpoints in front."""
 
-                    await HTTP.close()
-                    await dynamo().close()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        path = scope.get("path", "")
-        if path == "/_local/stats":
-            from bytespike.store.dynamo import CALLS
-
-            await self._json(send, {"dynamodb_calls": dict(CALLS)})
-            return
-        if path == "/_bench/dynamo":
-            since = 0.0
+    class BenchDispatcher(base):  # type: ignore[misc, valid-type]
+        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+            path = scope.get("path", "") if scope["type"] == "http" else ""
+            if not path.startswith("/_bench/"):
+                await super().__call__(scope, receive, send)
+                return
             qs = scope.get("query_string", b"").decode()
-            if qs.startswith("since="):
-                since = float(qs[6:])
-            await self._json(send, [e for e in EVENTS if e[1] >= since])
-            return
-        if path == "/_bench/upstream":
-            since = 0.0
-            qs = scope.get("query_string", b"").decode()
-            if qs.startswith("since="):
-                since = float(qs[6:])
-            await self._json(send, [t for t in UPSTREAM if t >= since])
-            return
-        if path == "/_bench/sampler/start":
-            qs = scope.get("query_string", b"").decode()
-            SAMPLER.start(float(qs[9:]) if qs.startswith("interval=") else 0.001)
-            await self._json(send, {"ok": True})
-            return
-        if path == "/_bench/sampler/stop":
-            await self._json(send, SAMPLER.stop())
-            return
-        if path == "/healthz":
-            await self._json(send, {"ok": True})
-            return
-        from bytespike.http.paths import function_for
+            since = float(qs[6:]) if qs.startswith("since=") else 0.0
+            if path == "/_bench/dynamo":
+                await self._json(send, 200, [e for e in EVENTS if e[1] >= since])  # type: ignore[arg-type]
+            elif path == "/_bench/upstream":
+                await self._json(send, 200, [t for t in UPSTREAM if t >= since])  # type: ignore[arg-type]
+            elif path == "/_bench/env":
+                from bytespike.local.template import TABLE_ENV
 
-        app = self.apps.get(function_for(path) or "")
-        if app is None:
-            await self._json(send, {"error": {"message": f"no function serves {path}"}}, 404)
-            return
-        await app(scope, receive, send)
+                wanted = set(TABLE_ENV.values())
+                await self._json(send, 200, {k: v for k, v in os.environ.items()
+                                             if k.startswith(ENV_PREFIXES) or k in wanted})
+            elif path == "/_bench/sampler/start":
+                SAMPLER.start(float(qs[9:]) if qs.startswith("interval=") else 0.001)
+                await self._json(send, 200, {"ok": True})
+            elif path == "/_bench/sampler/stop":
+                await self._json(send, 200, SAMPLER.stop())  # type: ignore[arg-type]
+            else:
+                await self._json(send, 404, {"error": f"no bench endpoint {path}"})
 
-    @staticmethod
-    async def _json(send: Any, body: Any, status: int = 200) -> None:
-        raw = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
-        await send({"type": "http.response.body", "body": raw})
+    return BenchDispatcher
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--dynamo-port", type=int, required=True)
-    p.add_argument("--upstream-port", type=int, required=True)
-    p.add_argument("--prefix", default="bytespike-bench")
-    p.add_argument("--loop", default="uvloop")
-    p.add_argument("--http", default="httptools")
-    p.add_argument("--functions", default="messages,chat")
-    args = p.parse_args(argv)
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(description=__doc__, add_help=False)
+    p.add_argument("--loop", choices=("uvloop", "asyncio"), default="")
+    args, stack_args = p.parse_known_args(argv if argv is not None else sys.argv[1:])
     for var in list(os.environ):  # never a real upstream
         if var.startswith("UPSTREAM_") or var.endswith("_API_KEY"):
             del os.environ[var]
-    from bytespike.local.stack import configure_env
+    from bytespike.local import stack
 
-    configure_env(args.dynamo_port, args.upstream_port, args.prefix)
     instrument()
-    import uvicorn
-
-    app = BenchApp(args.functions.split(","))
-    uvicorn.run(app, host="127.0.0.1", port=args.port, loop=args.loop, http=args.http, access_log=False,
-                log_level="warning", lifespan="on")
+    stack.Dispatcher = bench_dispatcher(stack.Dispatcher)  # type: ignore[misc]
+    if args.loop:
+        stack._loop = lambda: args.loop
+    stack.main(stack_args)
 
 
 if __name__ == "__main__":

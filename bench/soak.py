@@ -69,12 +69,6 @@ TIGHT_QUOTA = 2_500  # credits a day: a Sonnet hold (max_tokens 256-512) alone c
 RPM_LIMIT = 6
 ORG_CREDITS = 100_000_000  # the wallet is never the limit; quotas are
 REPORT_BEGIN, REPORT_END = "<!-- soak-report:begin -->", "<!-- soak-report:end -->"
-# The moto server in a process of its own (bytespike.local joins it with --dynamodb-url).
-MOTO_MAIN = ("import logging, sys, threading\n"
-             "logging.getLogger('werkzeug').setLevel(logging.WARNING)\n"
-             "from bytespike.local.moto_server import LocalDynamoDB\n"
-             "LocalDynamoDB(int(sys.argv[1])).start()\n"
-             "threading.Event().wait()\n")
 
 
 # ---------------------------------------------------------------------------- configuration
@@ -218,7 +212,10 @@ def launch_stack(workdir: Path) -> Iterator[Launched]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         with moto_log.open("w") as out:
-            moto = subprocess.Popen([sys.executable, "-c", MOTO_MAIN, str(moto_port)], cwd=ROOT, env=env,
+            # The local DynamoDB in a process of its own (the stack's AWS side without its poller:
+            # bytespike.local joins it with --dynamodb-url and consumes the stream itself).
+            moto = subprocess.Popen([sys.executable, "-m", "bytespike.local.aws", "--port", str(moto_port),
+                                     "--table-prefix", "soak", "--poll-interval", "0"], cwd=ROOT, env=env,
                                     stdout=out, stderr=subprocess.STDOUT)
         procs.append(moto)
         _wait_port(moto_port, moto, moto_log)

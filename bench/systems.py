@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.client import Conn, build_request
+from bench.client import Conn, build_get, build_request
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -42,6 +42,7 @@ LANE_LABEL = {
     "ant>oai": "Anthropic client → OpenAI-format upstream",
 }
 LITELLM_KEY = "sk-bench-master"
+BENCH_CREDITS = 10_000_000_000  # $10,000 on the demo wallet: far above what any run can hold at once
 SIM_KEY = "sk-sim-local"
 
 
@@ -60,6 +61,11 @@ def scrubbed_env(**extra: str) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ /proc
+# Processes measured apart from their parent: the local stack's AWS side (DynamoDB + the release
+# poller) is a child of the gateway process, but on AWS neither is in the gateway's Lambda.
+APART: set[int] = set()
+
+
 def _tree(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
@@ -68,12 +74,13 @@ def _tree(pid: int) -> list[int]:
         with contextlib.suppress(OSError):
             for tid in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{tid}/children") as fh:
-                    todo.extend(int(c) for c in fh.read().split())
+                    todo.extend(c for c in map(int, fh.read().split()) if c not in APART)
     return out
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process and its descendants, from /proc/<pid>/stat (clock ticks)."""
+    """utime + stime of the process and its descendants (less those in ``APART``), from
+    /proc/<pid>/stat (clock ticks)."""
     total = 0
     for p in _tree(pid):
         with contextlib.suppress(OSError):
@@ -141,21 +148,34 @@ async def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = N
     raise TimeoutError(f"port {port} not open after {timeout}s")
 
 
-def read_json_line(proc: subprocess.Popen, timeout: float) -> dict:
-    assert proc.stdout is not None
+async def wait_healthy(port: int, proc: subprocess.Popen, timeout: float) -> dict:
+    """The local stack's ``/healthz`` JSON once it answers 200 (it seeds its tables first)."""
     deadline = time.time() + timeout
-    os.set_blocking(proc.stdout.fileno(), False)
-    buf = b""
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        chunk = proc.stdout.read()
-        if chunk:
-            buf += chunk
-            if b"\n" in buf:
-                return json.loads(buf.split(b"\n", 1)[0])
-        time.sleep(0.05)
-    raise TimeoutError(f"{proc.args!r}: no ready line")
+        conn = Conn("127.0.0.1", port)
+        try:
+            res, data = await conn.request(build_get("127.0.0.1", port, "/healthz"), keep_body=True, timeout=5)
+            if res.status == 200:
+                return json.loads(data)
+        finally:
+            conn.close()
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{proc.args!r}: not healthy after {timeout:.0f} s")
+
+
+async def top_up(port: int, operator_key: str, credits: int) -> None:
+    """Fund the demo org through the admin API (the operator credential from the stack's env file)."""
+    raw = build_request("127.0.0.1", port, "/v1/orgs/demo/topups", {"authorization": f"Bearer {operator_key}"},
+                        {"amount": credits, "topup_id": f"bench-{int(time.time())}"})
+    conn = Conn("127.0.0.1", port)
+    try:
+        res, data = await conn.request(raw, keep_body=True, timeout=60)
+    finally:
+        conn.close()
+    if res.status not in (200, 201):
+        raise RuntimeError(f"bench top-up failed: {res.status} {data[:300]!r}")
 
 
 # ------------------------------------------------------------------ systems
@@ -250,50 +270,47 @@ class Harness:
             await self.start_portkey()
 
     async def start_bytespike(self, key: str, mode: str) -> None:
-        # The gateway imports while the DynamoDB side starts (it connects on its first request).
-        side = self.spawn_side(mode) if mode not in self.side else None
-        gateway = asyncio.ensure_future(self.start_gateway(key, mode))
-        try:
-            if side is not None:
-                await self.wait_side(mode, side)
-        except BaseException:
-            gateway.cancel()
-            raise
-        await gateway
+        if mode == "stub" and "stub" not in self.side:
+            self.start_stub()
+        await self.start_gateway(key, mode)
 
-    def spawn_side(self, mode: str) -> subprocess.Popen:
-        dport = free_port()
-        prefix = f"bench{int(time.time())}{mode}"
-        proc = self.procs.start(f"dynamo-{mode}", [str(PROJECT_PY), str(ROOT / "bench" / "dynamo_side.py"), "--port",
-                                                   str(dport), "--mode", mode, "--prefix", prefix, "--upstream-port",
-                                                   str(self.double_port), "--poll-interval", "1.0"],
-                                env=scrubbed_env(), cwd=ROOT, stdout_pipe=True)
-        self.side[mode] = {"port": dport, "prefix": prefix, "proc_pid": proc.pid}
-        return proc
-
-    async def wait_side(self, mode: str, proc: subprocess.Popen) -> None:
-        info = await asyncio.to_thread(read_json_line, proc, 90)
-        self.side[mode].update(info)
-
-    async def start_side(self, mode: str) -> None:
-        await self.wait_side(mode, self.spawn_side(mode))
+    def start_stub(self) -> None:
+        """The zero-latency DynamoDB double (``bench/dynamo_stub.py``) the stubbed twin joins."""
+        port = free_port()
+        proc = self.procs.start("dynamo-stub", [str(PROJECT_PY), str(ROOT / "bench" / "dynamo_stub.py"),
+                                                "--port", str(port)], cwd=ROOT)
+        self.side["stub"] = {"url": f"http://127.0.0.1:{port}", "proc_pid": proc.pid, "proc": proc}
 
     async def start_gateway(self, key: str, mode: str, extra_args: tuple[str, ...] = (), **env: str) -> System:
-        info = self.side[mode]
+        """The local stack ``make dev`` runs (``bench/bs_gateway.py`` = ``python -m bytespike.local`` plus
+        read-only instrumentation), its upstreams on the double.
+
+        ``moto``: the first one starts its own AWS side (local DynamoDB + release poller, a process
+        of its own); later ones (the A/B variants) join that DynamoDB without a poller or sweeper of
+        their own. ``stub``: joins the zero-latency DynamoDB double, no poller, no sweeper.
+        """
         gport = free_port()
-        g = self.procs.start(key, [str(PROJECT_PY), str(ROOT / "bench" / "bs_gateway.py"), "--port", str(gport),
-                                   "--dynamo-port", str(info["port"]), "--upstream-port", str(self.double_port),
-                                   "--prefix", info["prefix"], *extra_args],
+        args = ["--port", str(gport), "--simulator-url", f"http://127.0.0.1:{self.double_port}",
+                "--env-file", str(OUT / f"{key}.env"), "--no-reuse-key", "--table-prefix", "bench"]
+        joined = self.side.get(mode, {}).get("url")
+        if joined:
+            args += ["--dynamodb-url", joined, "--poll-interval", "0", "--sweep-interval", "0"]
+            await wait_port(int(joined.rsplit(":", 1)[1]), 60, self.side[mode].get("proc"))
+        g = self.procs.start(key, [str(PROJECT_PY), str(ROOT / "bench" / "bs_gateway.py"), *args, *extra_args],
                              env=scrubbed_env(**env), cwd=ROOT)
-        await wait_port(gport, 60, g)
+        await wait_port(gport, 120, g)
+        info = await wait_healthy(gport, g, 120)
+        if not joined:
+            self.side[mode] = {"url": info["dynamodb_url"], "proc_pid": info["aws_side_pid"]}
         label = "ByteSpike" if mode == "moto" else "ByteSpike, DynamoDB stubbed"
         s = KeyedGateway(key, label, gport, g.pid)
-        deadline = time.time() + 120
-        while "secret" not in info:  # the DynamoDB side may still be seeding
-            if time.time() > deadline:
-                raise TimeoutError(f"DynamoDB side ({mode}) never became ready")
-            await asyncio.sleep(0.05)
-        s.secret = info["secret"]
+        if info.get("aws_side_pid"):
+            APART.add(info["aws_side_pid"])
+        exported = dict(line[len("export "):].split("=", 1) for line in (OUT / f"{key}.env").read_text().splitlines()
+                        if line.startswith("export "))
+        s.secret = exported["ANTHROPIC_API_KEY"]
+        if mode == "moto" and not joined:  # thousands of holds must never run the demo wallet dry
+            await top_up(gport, exported["BYTESPIKE_OPERATOR_KEY"], BENCH_CREDITS)
         s.proc = g  # type: ignore[attr-defined]
         self.systems[key] = s
         return s

@@ -20,17 +20,21 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import secrets
+import sys
 import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+log = logging.getLogger("bytespike.local.dynamodb")
 
 
 def fast_moto_transactions() -> None:
@@ -97,6 +101,7 @@ def fast_moto_transactions() -> None:
 
 
 FAULTS_PATH = "/_bytespike/faults"
+STATS_PATH = "/_bytespike/stats"  # what the process around the server reports (the stream poller's counters)
 _JSON = "application/x-amz-json-1.0"
 _PREFIX = "com.amazonaws.dynamodb.v20120810#"
 # Codes DynamoDB sends with a 5xx status; everything else injected is a 400.
@@ -198,10 +203,14 @@ class _Serialised:
         self.lock = threading.Lock()
         self.faults: list[Fault] = []
         self._faults_lock = threading.Lock()
+        self.stats: Callable[[], dict[str, Any]] = dict
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        if environ.get("PATH_INFO", "").rstrip("/") == FAULTS_PATH:
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        if path == FAULTS_PATH:
             return self._control(environ, start_response)
+        if path == STATS_PATH:
+            return _respond(start_response, 200, self.stats())
         if not self.faults:  # the normal path: no body copy, no matching
             with self.lock:
                 return list(self.app(environ, start_response))
@@ -319,24 +328,110 @@ def dynamo_fault(dynamodb_url: str, code: str, **spec: Any) -> Iterator[ArmedFau
         armed.clear()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, each response in one write on a TCP_NODELAY socket.
+
+    werkzeug's development server (moto's own) closes every connection and writes the
+    headers and the body separately: the gateway paid a new TCP connection per call, and on
+    a kept-alive connection the body would wait for the client's delayed ACK of the headers
+    (Nagle, ~40 ms). Real DynamoDB does neither, so neither may the local one.
+    """
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    do_GET = do_PUT = do_DELETE = do_HEAD = do_POST
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("content-length")
+        if length:
+            return self.rfile.read(int(length))
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            parts = []
+            while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            return b"".join(parts)
+        return b""
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        path, _, query = self.path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": self.command, "PATH_INFO": urllib.parse.unquote(path), "QUERY_STRING": query,
+            "SCRIPT_NAME": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": self.client_address[0], "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.multithread": True,
+            "wsgi.multiprocess": False, "wsgi.run_once": False, "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": self.headers.get("content-type", ""),
+        }
+        for name, value in self.headers.items():
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING"):
+                environ[key] = value
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
+            started[:] = [status, headers]
+
+        try:
+            out = b"".join(self.server.app(environ, start_response))  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("local DynamoDB failed on %s", environ.get("HTTP_X_AMZ_TARGET", path))
+            started[:] = ["500 Internal Server Error", [("Content-Type", _JSON)]]
+            out = json.dumps({"__type": _PREFIX + "InternalServerError", "message": "local DynamoDB error"}).encode()
+        status, headers = started
+        head = [f"HTTP/1.1 {status}"]
+        head += [f"{k}: {v}" for k, v in headers if k.lower() not in ("content-length", "connection", "transfer-encoding")]
+        head.append(f"Content-Length: {len(out)}")
+        if self.close_connection:
+            head.append("Connection: close")
+        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (b"" if self.command == "HEAD" else out)
+        self.wfile.write(payload)  # one write: headers and body in one segment
+
+
 class LocalDynamoDB:
-    """Start/stop a loopback moto server in a daemon thread."""
+    """The local DynamoDB: moto (one lock, item-level rollback, the fault hook) behind a
+    keep-alive, Nagle-free HTTP/1.1 server, in daemon threads of this process.
+
+    ``python -m bytespike.local.aws`` runs it in a process of its own (what ``make dev``,
+    the test stacks and ``make bench`` use); unit tests start it in-process.
+    """
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self._server: BaseWSGIServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.app: _Serialised | None = None
 
     def start(self) -> None:
         fast_moto_transactions()
-        app = _Serialised(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.app = _Serialised(DomainDispatcherApplication(create_backend_app))
+        self._server = _Server(("127.0.0.1", self.port), _Handler)
+        self._server.app = self.app  # type: ignore[attr-defined]
+        self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+            self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -1,9 +1,11 @@
 """The one-command local stack: every function on one port, offline.
 
-One process: moto server (DynamoDB with streams) on loopback; tables created from
-template.yaml; a demo org with a funded wallet and a master key; all function apps
-behind the production path table; the upstream simulator on its own port; a poller
-feeding Lambda-shaped Reservations stream batches to the release handler; the sweeper.
+Two processes. This one: every function app behind the production path table, under uvicorn
+with uvloop and httptools as on Lambda; the upstream simulator on its own port; tables created
+from template.yaml; a demo org with a funded wallet and a master key; the sweeper and the video
+poller. The AWS side (``bytespike.local.aws``, started here): DynamoDB with streams (moto behind
+a keep-alive, Nagle-free server) and a poller feeding Lambda-shaped Reservations stream batches
+to the release handler. ``make bench`` measures exactly this stack.
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def configure_env(moto_port: int, sim_port: int, prefix: str) -> dict[str, str]:
-    """Point the shared code at moto and the simulator; real provider keys keep real upstreams."""
+def configure_env(moto_port: int, sim_port: int | str | None, prefix: str) -> dict[str, str]:
+    """Point the shared code at moto and the simulator; real provider keys keep real upstreams.
+
+    ``sim_port`` is the simulator's port or base URL (``None``: no upstreams, e.g. the AWS side).
+    """
     from bytespike.local.template import TABLE_ENV
 
     env = {
@@ -50,12 +55,23 @@ def configure_env(moto_port: int, sim_port: int, prefix: str) -> dict[str, str]:
         # moto serialises every call; on a busy laptop one can wait seconds behind others.
         "DYNAMODB_READ_TIMEOUT": os.environ.get("DYNAMODB_READ_TIMEOUT", "60"),
         "BYTESPIKE_LOCAL": "1",
-        "BYTESPIKE_SIM_URL": f"http://127.0.0.1:{sim_port}",
         # The operator credential (top-ups, org creation): SSM/Secrets Manager on AWS, env locally.
         "BYTESPIKE_OPERATOR_KEY": os.environ.get("BYTESPIKE_OPERATOR_KEY") or "op-local-" + secrets.token_hex(16),
     }
     for logical, var in TABLE_ENV.items():
         env[var] = f"{prefix}-{logical}"
+    if sim_port is not None:
+        env.update(_upstream_env(sim_port if isinstance(sim_port, str) else f"http://127.0.0.1:{sim_port}"))
+    os.environ.update(env)
+    from bytespike.config import reset_settings
+
+    reset_settings()
+    return env
+
+
+def _upstream_env(sim_url: str) -> dict[str, str]:
+    """Every provider without a real key in the environment goes to the simulator at ``sim_url``."""
+    env = {"BYTESPIKE_SIM_URL": sim_url}
     from bytespike.catalog import catalog
 
     for name, provider in catalog().providers.items():
@@ -64,12 +80,8 @@ def configure_env(moto_port: int, sim_port: int, prefix: str) -> dict[str, str]:
         if real_key:
             log.info("provider %s: real API (key from environment)", name)
             continue
-        env[f"{var}_BASE_URL"] = f"http://127.0.0.1:{sim_port}{provider.sim_prefix}"
+        env[f"{var}_BASE_URL"] = f"{sim_url.rstrip('/')}{provider.sim_prefix}"
         env[f"{var}_API_KEY"] = LOCAL_SIM_KEY
-    os.environ.update(env)
-    from bytespike.config import reset_settings
-
-    reset_settings()
     return env
 
 
@@ -187,6 +199,10 @@ class StreamPoller:
         self.delivered = 0
         self.batches = 0
 
+    def stats(self) -> dict[str, int]:
+        return {"stream_records_delivered": self.delivered, "stream_batches": self.batches,
+                "stream_pending": len(self.pending)}
+
     def _init(self) -> None:
         self.stream_arn = self.client.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
 
@@ -239,8 +255,9 @@ class StreamPoller:
         self.delivered += len(records)
         return len(records)
 
-    async def run(self) -> None:
-        await asyncio.to_thread(self._init)
+    async def run(self, initialised: bool = False) -> None:
+        if not initialised:
+            await asyncio.to_thread(self._init)
         while True:
             try:
                 await asyncio.to_thread(self.poll_once)
@@ -308,13 +325,27 @@ class Dispatcher:
         if path == "/_local/stats" and scope.get("client", ("",))[0] == "127.0.0.1":
             from bytespike.store.dynamo import CALLS
 
-            poller = self.info.get("_poller")
-            await self._json(send, 200, {"dynamodb_calls": dict(CALLS), "stream_records_delivered": poller.delivered if poller else 0,
-                                         "stream_batches": poller.batches if poller else 0,
-                                         "stream_pending": len(poller.pending) if poller else 0})
+            await self._json(send, 200, {"dynamodb_calls": dict(CALLS), **await self._stream_stats()})
             return
         app = self.apps.get(function_for(path) or "")
         await (app or self.unrouted)(scope, receive, send)
+
+    async def _stream_stats(self) -> dict[str, int]:
+        """The release poller's counters: this process's poller, or the AWS side's (``local.aws``)."""
+        poller = self.info.get("_poller")
+        if poller is not None:
+            return dict(poller.stats())
+        if self.info.get("_aws_side"):
+            import urllib.request
+
+            from bytespike.local.moto_server import STATS_PATH
+
+            def fetch() -> dict[str, int]:
+                with urllib.request.urlopen(self.info["dynamodb_url"] + STATS_PATH, timeout=10) as resp:
+                    return dict(json.loads(resp.read()))
+
+            return await asyncio.to_thread(fetch)
+        return {"stream_records_delivered": 0, "stream_batches": 0, "stream_pending": 0}
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -353,8 +384,25 @@ async def _unrouted(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await error_response(err, surface_for_shared_path(request), new_request_id(), 0)(scope, receive, send)
 
 
+def _loop() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # not on Windows
+        return "asyncio"
+    return "uvloop"
+
+
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A listening socket for uvicorn whose connections send without Nagle's delay.
+
+    asyncio sets TCP_NODELAY only on sockets whose ``proto`` is IPPROTO_TCP, and a socket made
+    as ``socket(AF_INET, SOCK_STREAM)`` has proto 0, as do the connections it accepts: every
+    response whose headers and body went out in two writes then waited ~40 ms for the client's
+    delayed ACK (each kept-alive request after the first). uvloop does not set it either; Linux
+    copies TCP_NODELAY from the listening socket to the accepted ones.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(2048)
@@ -363,21 +411,35 @@ def _bind(port: int) -> socket.socket:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    from bytespike.local import aws
+
+    sim_port = args.sim_port or free_port()
+    side = None
+    if args.dynamodb_url:  # join another stack's DynamoDB (e.g. two gateway processes sharing tables)
+        moto_port = int(args.dynamodb_url.rsplit(":", 1)[1].rstrip("/"))
+    else:  # DynamoDB and the release poller in a process of their own, importing while this one does
+        moto_port = args.moto_port or free_port()
+        side = aws.spawn(moto_port, args.table_prefix, args.poll_interval, args.log_level)
+    try:
+        await _serve(args, sim_port, moto_port, side)
+    finally:
+        if side is not None:
+            aws.stop(side)
+
+
+async def _serve(args: argparse.Namespace, sim_port: int, moto_port: int, side: Any) -> None:
     import boto3
     import uvicorn
 
-    from bytespike.local.moto_server import LocalDynamoDB
+    from bytespike.local import aws
 
-    sim_port = args.sim_port or free_port()
-    moto: LocalDynamoDB | None = None
-    if args.dynamodb_url:  # join another stack's DynamoDB (e.g. two gateway processes sharing tables)
-        moto_port = int(args.dynamodb_url.rsplit(":", 1)[1].rstrip("/"))
-    else:
-        moto_port = args.moto_port or free_port()
-        moto = LocalDynamoDB(moto_port)
-        moto.start()
-    env = configure_env(moto_port, sim_port, args.table_prefix)
+    env = configure_env(moto_port, args.simulator_url or sim_port, args.table_prefix)
+    import bytespike.http.app
+    import bytespike.simulator.app  # noqa: F401 - imported while the AWS side imports moto
     from bytespike.store.dynamo import sync_client
+
+    if side is not None:
+        await asyncio.to_thread(aws.wait_listening, moto_port, side)
 
     client = sync_client()
     create_tables(client, args.table_prefix)
@@ -390,22 +452,28 @@ async def serve(args: argparse.Namespace) -> None:
     with env_file.open("a") as fh:  # the playground's config (the house key stays server-side)
         fh.write(f"export PLAYGROUND_HOUSE_ORG={HOUSE_ORG}\nexport PLAYGROUND_HOUSE_KEY={house}\n")
 
-    # pid: the process-kill fault test SIGKILLs exactly this stack (tests/faults/test_process_kill.py).
+    # pid: the process-kill fault test SIGKILLs exactly this stack (tests/faults/test_process_kill.py);
+    # aws_side_pid: the local DynamoDB's process (make bench reads its CPU apart from the gateway's).
     info = {"base_url": base_url, "simulator_url": env["BYTESPIKE_SIM_URL"],
             "dynamodb_url": env["DYNAMODB_ENDPOINT_URL"], "tables": {k: v for k, v in env.items() if k.endswith("_TABLE")},
-            "pid": os.getpid()}
+            "pid": os.getpid(), "aws_side_pid": side.pid if side is not None else None, "_aws_side": side is not None}
     dispatcher = Dispatcher(args.port, sim_port, info)
     # proxy_headers=False: the TCP peer is the client (uvicorn would otherwise let a client on
     # 127.0.0.1 rewrite it with X-Forwarded-For, and the playground counts free runs by it).
+    # uvloop + httptools: what functions/*/run.sh serve with on Lambda.
     config = uvicorn.Config(dispatcher, log_level=args.log_level, access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=3, loop="asyncio", proxy_headers=False)
+                            timeout_graceful_shutdown=3, loop=_loop(), http="auto", proxy_headers=False)
     server = uvicorn.Server(config)
-    streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
-    poller = StreamPoller(client, streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
-    info["_poller"] = poller
-    sockets = [_bind(args.port), _bind(sim_port)]
-    tasks = [asyncio.create_task(poller.run()), asyncio.create_task(sweeper_loop(args.sweep_interval)),
-             asyncio.create_task(video_poll_loop(args.sweep_interval))]
+    tasks = []
+    if side is None and args.poll_interval > 0:  # a joined stack consumes the stream itself, as before
+        streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
+        poller = StreamPoller(client, streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
+        info["_poller"] = poller
+        tasks.append(asyncio.create_task(poller.run()))
+    sockets = [_bind(args.port)] + ([] if args.simulator_url else [_bind(sim_port)])
+    if args.sweep_interval > 0:
+        tasks += [asyncio.create_task(sweeper_loop(args.sweep_interval)),
+                  asyncio.create_task(video_poll_loop(args.sweep_interval))]
     serve_task = asyncio.create_task(server.serve(sockets=sockets))
     while not server.started and not serve_task.done():
         await asyncio.sleep(0.02)
@@ -420,8 +488,6 @@ async def serve(args: argparse.Namespace) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if moto is not None:
-            moto.stop()
 
 
 def _banner(base_url: str, secret: str, env_file: Path, sim_url: str) -> None:
@@ -445,11 +511,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "0")))
     parser.add_argument("--dynamodb-url", default=os.environ.get("BYTESPIKE_JOIN_DYNAMODB_URL", ""),
                         help="use this running local DynamoDB instead of starting one")
+    parser.add_argument("--simulator-url", default="",
+                        help="send simulated upstreams to this running simulator instead of serving one (make bench)")
     parser.add_argument("--table-prefix", default="bytespike-local")
     parser.add_argument("--env-file", default=".bytespike/dev.env")
     parser.add_argument("--no-reuse-key", dest="reuse_key", action="store_false")
-    parser.add_argument("--poll-interval", type=float, default=float(os.environ.get("STREAM_POLL_INTERVAL", "0.2")))
-    parser.add_argument("--sweep-interval", type=float, default=float(os.environ.get("SWEEP_INTERVAL", "5")))
+    parser.add_argument("--poll-interval", type=float, default=float(os.environ.get("STREAM_POLL_INTERVAL", "0.2")),
+                        help="seconds between Reservations stream polls (0: no release poller)")
+    parser.add_argument("--sweep-interval", type=float, default=float(os.environ.get("SWEEP_INTERVAL", "5")),
+                        help="seconds between sweeps and video polls (0: neither)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "warning"))
     parser.add_argument("--no-access-log", dest="access_log", action="store_false",
                         help="do not print one line per request (method, path, model, status, credits, ms)")
@@ -458,7 +528,6 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["BYTESPIKE_ACCESS_LOG"] = "1"
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-call access log
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
 

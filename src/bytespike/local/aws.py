@@ -1,0 +1,120 @@
+"""The local stack's AWS side, in a process of its own: DynamoDB and its stream's consumer.
+
+``python -m bytespike.local`` starts this process (so do the test stacks and ``make bench``,
+which runs the stack ``make dev`` runs): the local DynamoDB (moto behind the keep-alive,
+Nagle-free server of ``moto_server``, with item-level rollback and the fault hook) and the
+poller that feeds the Reservations stream to the release handler. On AWS both are outside the
+gateway's Lambda; here they are outside the gateway's process, so moto's several CPU-ms per
+call and the release handler's work neither hold the gateway's GIL nor count as its CPU.
+
+The process exits when its parent does (a SIGKILLed stack leaves no orphan DynamoDB behind).
+``GET /_bytespike/stats`` on its port reports the poller's counters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger("bytespike.local.aws")
+
+
+def spawn(port: int, table_prefix: str, poll_interval: float, log_level: str) -> subprocess.Popen[bytes]:
+    """Start the AWS side on ``port`` (returns at once: it imports moto while the caller imports the gateway)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bytespike.local.aws", "--port", str(port), "--table-prefix", table_prefix,
+         "--poll-interval", str(poll_interval), "--log-level", log_level],
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    """Until the side accepts connections on ``port`` (or has died: then the stack cannot run)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the local DynamoDB process exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"the local DynamoDB did not listen on port {port} within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _exit_with_parent() -> None:
+    """Leave when the stack that started us is gone, however it went (SIGKILL included)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+async def _poll(poller: Any) -> None:
+    """The stream poller, once the stack has created the Reservations table."""
+    while True:
+        try:
+            await asyncio.to_thread(poller._init)
+            break
+        except Exception as exc:  # ResourceNotFoundException until the stack's create_tables
+            if "ResourceNotFound" not in type(exc).__name__ + str(exc):
+                raise
+            await asyncio.sleep(0.1)
+    await poller.run(initialised=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bytespike.local.aws", description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--table-prefix", default="bytespike-local")
+    parser.add_argument("--poll-interval", type=float, default=0.2, help="0: no stream poller")
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _exit_with_parent()
+
+    from bytespike.local.moto_server import LocalDynamoDB
+    from bytespike.local.stack import StreamPoller, configure_env
+
+    server = LocalDynamoDB(args.port)
+    server.start()
+    env = configure_env(args.port, None, args.table_prefix)
+    if args.poll_interval <= 0:
+        threading.Event().wait()
+        return
+    import boto3
+
+    from bytespike.store.dynamo import sync_client
+
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
+    poller = StreamPoller(sync_client(), streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
+    assert server.app is not None
+    server.app.stats = poller.stats
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_poll(poller))
+
+
+if __name__ == "__main__":
+    main()
