@@ -102,10 +102,12 @@ PORTKEY_DIR := .bench/portkey
 # Pinned peers. LiteLLM 1.82.7, 1.82.8 and 1.107.x were trojaned (shared/reference/peers.md);
 # 1.106.12 is the last release before 1.107, the line the issue's orientation figures come from.
 LITELLM_VERSION ?= 1.106.12
-PORTKEY_VERSION ?= 1.15.2
-# @hono/node-server above 1.14.1 breaks Portkey's streaming on Node ("TypeError: immutable",
-# Portkey issue #1389); npm would otherwise pick the newest 1.x.
-HONO_NODE_SERVER_VERSION ?= 1.14.1
+# Portkey: bench/portkey/package.json pins @portkey-ai/gateway 1.15.2 and overrides
+# @hono/node-server to 1.14.1 (newer ones break Portkey's streaming on Node, "TypeError:
+# immutable", Portkey issue #1389); package-lock.json pins the rest. `npm ci` installs exactly
+# the lock into .bench/portkey (ignored: nothing installed is committed). Re-pin with
+# `npm install --package-lock-only --prefix bench/portkey`.
+PORTKEY_SERVER := $(PORTKEY_DIR)/node_modules/@portkey-ai/gateway/build/start-server.js
 
 $(BENCHVENV)/.installed: | $(VENV)/.installed
 	@test -x $(BENCHVENV)/bin/python || $(VENV)/bin/uv venv --quiet --python $(PYTHON312) $(BENCHVENV)
@@ -120,14 +122,16 @@ $(LITELLMVENV)/.installed-$(LITELLM_VERSION): | $(VENV)/.installed
 	@$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(LITELLMVENV)/bin/python "litellm[proxy]==$(LITELLM_VERSION)"
 	@touch $@
 
-$(PORTKEY_DIR)/.installed-$(PORTKEY_VERSION):
+# The target is the file Portkey starts from, so a half-installed tree is never taken as installed.
+$(PORTKEY_SERVER): bench/portkey/package.json bench/portkey/package-lock.json
 	@command -v node >/dev/null || { echo "node not found (Node 20 is needed for the Portkey gateway)"; exit 1; }
-	@mkdir -p $(PORTKEY_DIR)
-	@printf '{\n  "private": true,\n  "overrides": {"@hono/node-server": "$(HONO_NODE_SERVER_VERSION)"}\n}\n' > $(PORTKEY_DIR)/package.json
-	@npm install --prefix $(PORTKEY_DIR) --save-exact --no-audit --no-fund --loglevel=error @portkey-ai/gateway@$(PORTKEY_VERSION)
+	@rm -rf $(PORTKEY_DIR) && mkdir -p $(PORTKEY_DIR)
+	@cp bench/portkey/package.json bench/portkey/package-lock.json $(PORTKEY_DIR)/
+	@npm ci --prefix $(PORTKEY_DIR) --no-audit --no-fund --loglevel=error
+	@test -f $@ || { echo "npm ci did not produce $@"; exit 1; }
 	@touch $@
 
-bench: venv $(BENCHVENV)/.installed $(LITELLMVENV)/.installed-$(LITELLM_VERSION) $(PORTKEY_DIR)/.installed-$(PORTKEY_VERSION)
+bench: venv $(BENCHVENV)/.installed $(LITELLMVENV)/.installed-$(LITELLM_VERSION) $(PORTKEY_SERVER)
 	$(BENCHVENV)/bin/python bench/run.py
 
 clean:
