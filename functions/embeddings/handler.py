@@ -2,7 +2,9 @@
 
 from mangum import Mangum
 
+from bytespike import snapstart
 from bytespike.http.app import create_app
 
 app = create_app("embeddings")
 handler = Mangum(app, lifespan="off")
+snapstart.register_runtime_hooks()

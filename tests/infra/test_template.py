@@ -42,7 +42,9 @@ def _api_paths() -> dict[str, str]:
     out = {}
     for path, methods in body["paths"].items():
         uri = methods["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-        out[path] = re.search(r"\$\{(\w+)\.Arn\}", uri).group(1)
+        # the `live` alias SAM generates (<Function>Aliaslive): SnapStart applies to published
+        # versions, never to $LATEST
+        out[path] = re.search(r"\$\{(\w+)Aliaslive\}", uri).group(1)
     return out
 
 

@@ -12,12 +12,11 @@ import re
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from bytespike.http import openapi
-from bytespike.http.app import REGISTRARS, create_app
+from bytespike.http.app import REGISTRARS, GatewayApp, create_app
 from bytespike.http.paths import PATH_TABLE, function_for
 
 # Served by every function (and the local stack's dispatcher) but not part of the public API.
@@ -25,11 +24,11 @@ NOT_DOCUMENTED = {"/healthz", "/openapi.json"}
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
-def _routes(app: FastAPI) -> set[tuple[str, str]]:
+def _routes(app: GatewayApp) -> set[tuple[str, str]]:
     """(method, OpenAPI path) of every route (``{name:path}`` converters dropped)."""
     out: set[tuple[str, str]] = set()
     for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path in NOT_DOCUMENTED:
+        if not isinstance(route, Route) or route.path in NOT_DOCUMENTED:
             continue
         path = re.sub(r"\{([^}:]+):[^}]+\}", r"{\1}", route.path)
         out |= {(m.lower(), path) for m in route.methods if m not in ("HEAD", "OPTIONS")}
@@ -41,7 +40,7 @@ def _documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def apps() -> dict[str, FastAPI]:
+def apps() -> dict[str, GatewayApp]:
     return {name: create_app(name) for name in REGISTRARS}
 
 
@@ -72,7 +71,7 @@ def test_examples_are_valid_requests() -> None:
     assert len(checked) >= 10
 
 
-def test_every_route_is_documented_and_every_operation_routed(apps: dict[str, FastAPI]) -> None:
+def test_every_route_is_documented_and_every_operation_routed(apps: dict[str, GatewayApp]) -> None:
     doc = openapi.build_document()
     routed = set().union(*(_routes(app) for app in apps.values()))
     documented = _documented(doc)
@@ -81,7 +80,7 @@ def test_every_route_is_documented_and_every_operation_routed(apps: dict[str, Fa
 
 
 @pytest.mark.parametrize("function", sorted(REGISTRARS))
-def test_each_operation_belongs_to_the_function_the_path_table_names(function: str, apps: dict[str, FastAPI]) -> None:
+def test_each_operation_belongs_to_the_function_the_path_table_names(function: str, apps: dict[str, GatewayApp]) -> None:
     doc = openapi.build_document()
     for method, path in _routes(apps[function]):
         operation = doc["paths"][path][method]
@@ -93,7 +92,7 @@ def test_each_operation_belongs_to_the_function_the_path_table_names(function: s
 def test_every_path_table_prefix_has_operations() -> None:
     paths = openapi.build_document()["paths"]
     for prefix, function in PATH_TABLE:
-        if prefix == "/openapi.json":  # the document itself (FastAPI's route), not an operation in it
+        if prefix == "/openapi.json":  # the document itself, not an operation in it
             continue
         under = [p for p in paths if p == prefix or p.startswith(prefix.rstrip("/") + "/")]
         assert under, f"no documented operation under {prefix} ({function})"
@@ -101,7 +100,7 @@ def test_every_path_table_prefix_has_operations() -> None:
 
 
 @pytest.mark.parametrize("function", sorted(REGISTRARS))
-def test_each_function_serves_its_own_part(function: str, apps: dict[str, FastAPI]) -> None:
+def test_each_function_serves_its_own_part(function: str, apps: dict[str, GatewayApp]) -> None:
     r = TestClient(apps[function]).get("/openapi.json")
     assert r.status_code == 200, r.text[:300]
     served = r.json()

@@ -72,12 +72,12 @@ def test_local_dynamodb_keeps_connections_alive(local_ddb: LocalDynamoDB) -> Non
 def test_local_dynamodb_answers_in_one_write_without_nagle(local_ddb: LocalDynamoDB,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     writes: list[int] = []
-    sockets: list[Any] = []
+    nodelay: list[bool] = []
     original = socketserver._SocketWriter.write  # type: ignore[attr-defined]
 
     def write(self: Any, data: bytes) -> int:
         writes.append(len(data))
-        sockets.append(self._sock)
+        nodelay.append(_nodelay(self._sock))
         return int(original(self, data))
 
     monkeypatch.setattr(socketserver._SocketWriter, "write", write)  # type: ignore[attr-defined]
@@ -90,7 +90,7 @@ def test_local_dynamodb_answers_in_one_write_without_nagle(local_ddb: LocalDynam
         conn.close()
     assert len(writes) == 1, f"headers and body in {len(writes)} writes"
     assert writes[0] > len(body) > 0
-    assert _nodelay(sockets[0])
+    assert nodelay == [True]
 
 
 def test_stats_endpoint_reports_what_the_process_registers(local_ddb: LocalDynamoDB) -> None:

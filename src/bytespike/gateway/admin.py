@@ -7,7 +7,6 @@ with ``x-api-key``/``anthropic-version``, OpenAI's otherwise), like /v1/models.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -81,9 +80,6 @@ def endpoint(fn: Handler) -> Handler:
         except GatewayError as err:
             return error_response(err, surface_for_shared_path(request), rid, None)
 
-    # FastAPI reads parameters from the signature: expose the path ones, not the request id.
-    sig = inspect.signature(fn)
-    wrapper.__signature__ = sig.replace(parameters=[v for k, v in sig.parameters.items() if k != "rid"])  # type: ignore[attr-defined]
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     return wrapper
 

@@ -1,14 +1,22 @@
-"""The one app factory: every function's app, with identical auth, errors, ids and headers."""
+"""The one app factory: every function's app, with identical auth, errors, ids and headers.
+
+The apps are Starlette, not FastAPI: every endpoint takes the raw ``Request`` (bodies are parsed
+and validated by the gateway's own wire models, errors rendered in the caller's protocol) and the
+OpenAPI document is hand-built (``http/openapi.py``), so FastAPI's dependency injection and schema
+generation served nothing, while importing it was ~0.5 s of every function's cold start.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway.pipeline import new_request_id
@@ -28,7 +36,22 @@ def _surface(function: str, request: Request) -> str:
     return _DEFAULT_SURFACE.get(function, "openai")
 
 
-def _register_messages(app: FastAPI) -> None:
+class GatewayApp(Starlette):
+    """A function's app: Starlette plus the one way registrars add routes."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Awaitable[Response]], methods: Sequence[str],
+                      summary: str | None = None, include_in_schema: bool = True) -> None:
+        """Route ``path`` to ``endpoint(request, **path_params)``; ``summary`` lives in http/openapi.py's
+        document (checked against these routes by tests/schema), not here."""
+
+        async def handle(request: Request) -> Response:
+            return await endpoint(request, **request.path_params)
+
+        handle.__name__ = handle.__qualname__ = getattr(endpoint, "__name__", "endpoint")
+        self.router.routes.append(Route(path, handle, methods=list(methods), include_in_schema=include_in_schema))
+
+
+def _register_messages(app: GatewayApp) -> None:
     from bytespike.gateway import messages
 
     async def create_message(request: Request) -> Response:
@@ -49,7 +72,7 @@ def _register_messages(app: FastAPI) -> None:
     app.add_api_route("/v1/models/{model_id:path}", get_model, methods=["GET"], summary="Get a model")
 
 
-def _register_admin(app: FastAPI) -> None:
+def _register_admin(app: GatewayApp) -> None:
     from bytespike.gateway import admin, usage
 
     async def get_usage(request: Request, request_id: str) -> Response:
@@ -70,7 +93,7 @@ def _register_admin(app: FastAPI) -> None:
     app.add_api_route("/v1/usage/{request_id}", get_usage, methods=["GET"], summary="Billed usage of one request")
 
 
-def _register_chat(app: FastAPI) -> None:
+def _register_chat(app: GatewayApp) -> None:
     from bytespike.gateway import chat
 
     async def chat_completions(request: Request) -> Response:
@@ -80,7 +103,7 @@ def _register_chat(app: FastAPI) -> None:
                       summary="Create a chat completion (OpenAI Chat Completions)")
 
 
-def _register_playground(app: FastAPI) -> None:
+def _register_playground(app: GatewayApp) -> None:
     from bytespike.gateway import playground
 
     async def index(request: Request) -> Response:
@@ -106,7 +129,7 @@ def _register_playground(app: FastAPI) -> None:
     app.add_api_route("/playground/run", run, methods=["POST"], summary="Playground: one free run (streaming)")
 
 
-def _register_embeddings(app: FastAPI) -> None:
+def _register_embeddings(app: GatewayApp) -> None:
     from bytespike.gateway.media import embeddings
 
     async def create(request: Request) -> Response:
@@ -115,7 +138,7 @@ def _register_embeddings(app: FastAPI) -> None:
     app.add_api_route("/v1/embeddings", create, methods=["POST"], summary="Create embeddings (OpenAI shape)")
 
 
-def _register_rerank(app: FastAPI) -> None:
+def _register_rerank(app: GatewayApp) -> None:
     from bytespike.gateway.media import rerank
 
     async def create(request: Request) -> Response:
@@ -124,7 +147,7 @@ def _register_rerank(app: FastAPI) -> None:
     app.add_api_route("/v1/rerank", create, methods=["POST"], summary="Rerank documents (Cohere/Jina shape)")
 
 
-def _register_images(app: FastAPI) -> None:
+def _register_images(app: GatewayApp) -> None:
     from bytespike.gateway.media import images
 
     async def generate(request: Request) -> Response:
@@ -137,7 +160,7 @@ def _register_images(app: FastAPI) -> None:
     app.add_api_route("/v1/images/edits", edit, methods=["POST"], summary="Edit images (multipart)")
 
 
-def _register_audio(app: FastAPI) -> None:
+def _register_audio(app: GatewayApp) -> None:
     from bytespike.gateway.media import audio
 
     async def speech(request: Request) -> Response:
@@ -150,7 +173,7 @@ def _register_audio(app: FastAPI) -> None:
     app.add_api_route("/v1/audio/transcriptions", transcriptions, methods=["POST"], summary="Transcribe audio (multipart)")
 
 
-def _register_video(app: FastAPI) -> None:
+def _register_video(app: GatewayApp) -> None:
     from bytespike.gateway.media import video
 
     async def create(request: Request) -> Response:
@@ -171,7 +194,7 @@ def _register_video(app: FastAPI) -> None:
     app.add_api_route("/v1/videos/{video_id}/content", content, methods=["GET"], summary="Download the video")
 
 
-REGISTRARS: dict[str, Callable[[FastAPI], None]] = {
+REGISTRARS: dict[str, Callable[[GatewayApp], None]] = {
     "messages": _register_messages,
     "chat": _register_chat,
     "admin": _register_admin,
@@ -184,7 +207,7 @@ REGISTRARS: dict[str, Callable[[FastAPI], None]] = {
 }
 
 
-def register(function: str, registrar: Callable[[FastAPI], None]) -> None:
+def register(function: str, registrar: Callable[[GatewayApp], None]) -> None:
     """Other modules (issues #3-#7) add their functions here."""
     REGISTRARS[function] = registrar
 
@@ -197,38 +220,57 @@ def _openapi_document(function: str) -> dict[str, object]:
     return openapi.document_for(function)
 
 
-def create_app(function: str) -> FastAPI:
-    app = FastAPI(
-        title=f"ByteSpike {function}",
-        version="0.1.0",
-        docs_url=None,
-        redoc_url=None,
-    )
+def create_app(function: str) -> GatewayApp:
+    async def _gateway_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GatewayError)
+        return error_response(exc, _surface(function, request), new_request_id())
+
+    async def _http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        kind = {404: Kind.NOT_FOUND, 405: Kind.INVALID_REQUEST}.get(exc.status_code, Kind.INVALID_REQUEST)
+        message = f"{request.method} {request.url.path}: {exc.detail}"
+        return error_response(GatewayError(kind, message, status=exc.status_code), _surface(function, request),
+                              new_request_id())
+
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        request_id = new_request_id()
+        log.exception("unhandled error on %s %s (%s)", request.method, request.url.path, request_id)
+        return error_response(GatewayError(Kind.API, "Internal gateway error."), _surface(function, request), request_id)
+
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        GatewayError: _gateway_error, StarletteHTTPException: _http_error, Exception: _unexpected}
+    app = GatewayApp(exception_handlers=handlers)
     REGISTRARS[function](app)
-    app.openapi = lambda: _openapi_document(function)  # type: ignore[method-assign]
     app.add_middleware(TraceMiddleware)
     app.add_middleware(AccessMiddleware, function=function)  # estimated_credits on every response; rejections logged
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"ok": True, "function": function})
 
+    async def openapi_json(_: Request) -> Response:
+        return JSONResponse(_openapi_document(function))
+
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
-
-    @app.exception_handler(GatewayError)
-    async def _gateway_error(request: Request, exc: GatewayError) -> Response:
-        return error_response(exc, _surface(function, request), new_request_id())
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        kind = {404: Kind.NOT_FOUND, 405: Kind.INVALID_REQUEST}.get(exc.status_code, Kind.INVALID_REQUEST)
-        message = f"{request.method} {request.url.path}: {exc.detail}"
-        return error_response(GatewayError(kind, message, status=exc.status_code), _surface(function, request),
-                              new_request_id())
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        request_id = new_request_id()
-        log.exception("unhandled error on %s %s (%s)", request.method, request.url.path, request_id)
-        return error_response(GatewayError(Kind.API, "Internal gateway error."), _surface(function, request), request_id)
-
+    app.add_api_route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False)
+    _add_snapstart_hooks(app)
     return app
+
+
+def _add_snapstart_hooks(app: GatewayApp) -> None:
+    """The web adapter's SnapStart hooks (``bytespike.snapstart``), where the template configures them."""
+    import os
+
+    from bytespike import snapstart
+
+    async def before_checkpoint(_: Request) -> Response:
+        snapstart.prime()
+        return JSONResponse({"ok": True})
+
+    async def after_restore(_: Request) -> Response:
+        await snapstart.after_restore()
+        return JSONResponse({"ok": True})
+
+    for env, endpoint in ((snapstart.BEFORE_CHECKPOINT_ENV, before_checkpoint),
+                          (snapstart.AFTER_RESTORE_ENV, after_restore)):
+        if path := os.environ.get(env):
+            app.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)

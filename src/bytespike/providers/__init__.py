@@ -13,15 +13,16 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from bytespike import tracing
 from bytespike.catalog import Provider
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind, register_secret
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,11 @@ def _read_accounts_file(path: str, mtime_ns: int) -> dict[str, str]:
 
 
 class HttpClients:
-    """One pooled httpx client per event loop (Lambda: one per process)."""
+    """One pooled httpx client per event loop (Lambda: one per process), for the modality endpoints.
+
+    httpx is imported on first use: the chat functions talk to upstreams and DynamoDB through
+    aiohttp (``UPSTREAM_HTTP``, ``store.dynamo``) and must not pay httpx's import at cold start.
+    """
 
     def __init__(self) -> None:
         self._client: httpx.AsyncClient | None = None
@@ -122,6 +127,8 @@ class HttpClients:
     def get(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
+            import httpx
+
             cfg = settings()
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(
