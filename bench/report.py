@@ -123,6 +123,16 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         imp = _med([x["wall_s"] for x in s6["litellm_import"]])
         add("Messages entry point cold (process start + import + first paid request served)",
             ratio(s6["functions"]["messages"]["first_served_s"], imp), 0.25, "× `import litellm`")
+        add("Messages entry point import (issue 20)",
+            ratio(s6["functions"]["messages"]["import_main_s"], _med([x["import_s"] for x in s6["litellm_import"]])),
+            0.10, "× `import litellm`")
+    for fn in ("messages", "chat"):
+        if s6 and "import_main_s" in s6.get("functions", {}).get(fn, {}):
+            add(f"{fn.capitalize()} entry point import, this machine (issue 20)", s6["functions"][fn]["import_main_s"],
+                0.40, "s")
+    if s6 and s6.get("budget"):
+        add("Entry points over their import budget (functions/import_budget.toml)",
+            sum(1 for v in s6["budget"].values() if v["problems"]), 0.0, "functions")
     s7 = r.get("s7")
     if s7 and "litellm" in s7["rows"]:
         add("Idle RSS", ratio(s7["rows"]["bytespike"]["idle_mb"], s7["rows"]["litellm"]["idle_mb"]), 0.3, "× LiteLLM proxy")
@@ -273,8 +283,9 @@ def render(r: dict[str, Any], docs: Path) -> str:
     md.append("")
     md.append(_method(r))
     # targets
-    md.append("## Targets of issue 9 (same run)\n")
-    md.append("*ByteSpike* runs the full billing path on the local moto DynamoDB, which on this box costs several "
+    md.append("## Targets of issues 9 and 20 (same run)\n")
+    md.append("*ByteSpike* is the stack `make dev` runs (issue 20: the non-streaming and 32-delta targets hold for "
+              "it, not for a tuned copy). It runs the full billing path on the local moto DynamoDB, which on this box costs several "
               "CPU-milliseconds per call (moto is a Python mock sharing the 2 cores); *gateway's own* is the same "
               "gateway against the zero-latency DynamoDB stub¹, i.e. everything but DynamoDB's service time.\n")
     rows = []
@@ -361,10 +372,10 @@ def render(r: dict[str, Any], docs: Path) -> str:
     if "ab" in r:
         ab = r["ab"]
         md.append("## Effect of this change set (same run)\n")
-        md.append(f"Three ByteSpike processes against the same DynamoDB {'stub' if ab['dynamo'] == 'stub' else 'side'}, "
-                  "interleaved: as shipped; with the aiobotocore DynamoDB client the code used before "
-                  "(`BYTESPIKE_DYNAMO_CLIENT=botocore`); and on the asyncio event loop, which `python -m bytespike.local` "
-                  "(make dev, the e2e test stack) runs today instead of uvloop.\n")
+        md.append(f"Three ByteSpike stacks joined to the same DynamoDB {'stub' if ab['dynamo'] == 'stub' else 'side'}, "
+                  "interleaved: as shipped; with the aiobotocore DynamoDB client "
+                  "(`BYTESPIKE_DYNAMO_CLIENT=botocore`); and on the asyncio event loop instead of uvloop (what "
+                  "`python -m bytespike.local` ran before issue 20).\n")
         rows = []
         for label, variants in ab["rows"].items():
             for k, v in variants.items():
@@ -372,9 +383,9 @@ def render(r: dict[str, Any], docs: Path) -> str:
         md.append(table(["Request", "Variant", "CPU ms / request", "p50 latency (ms)", "errors"], rows))
         md.append("")
     md.append("¹ *ByteSpike, DynamoDB stubbed*: the same gateway process and code, pointed at a zero-latency DynamoDB "
-              "double (`bench/dynamo_side.py --mode stub`) that acknowledges every write. The gateway still signs, "
-              "serialises and parses every DynamoDB call, so its CPU is the gateway's own; the difference to the "
-              "ByteSpike row is the time spent waiting on (local) DynamoDB.\n")
+              "double (`bench/dynamo_stub.py`, joined with `--dynamodb-url`) that acknowledges every write. The gateway "
+              "still signs, serialises and parses every DynamoDB call, so its CPU is the gateway's own; the difference "
+              "to the ByteSpike row is the time spent waiting on (local) DynamoDB.\n")
     return "\n".join(md)
 
 
@@ -387,19 +398,21 @@ def _method(r: dict[str, Any]) -> str:
         "as the project simulator reads them. "
         f"{r['meta'].get('double_note', '')}\n"
         "- **Systems**, one process each, all pointed at the double: *direct* (the client calls the double itself); "
-        "*ByteSpike* = `create_app('messages')` + `create_app('chat')` (what `functions/*/main.py` serve) under uvicorn "
-        "with the production flags of `functions/*/run.sh` (`--loop uvloop --http httptools --no-access-log`), full "
-        "billing path (key lookup through the in-process cache, hold = TransactWriteItems overlapped with the upstream "
-        "call, settle = UpdateItem) on the local moto DynamoDB, which runs **in a separate process** together with the "
-        "release function's stream poller (on AWS both are outside the gateway's Lambda, so their CPU and GIL time are "
-        "not the gateway's); *LiteLLM proxy* (`litellm --config … --num_workers 1`, master key only, no database); "
+        "*ByteSpike* = **the local stack `make dev` runs** (`bench/bs_gateway.py` is `python -m bytespike.local` with "
+        "`--simulator-url` on the double, plus read-only `/_bench/*` instrumentation): every function app "
+        "(`create_app(...)`, what `functions/*/main.py` serve) behind the production path table under uvicorn with "
+        "uvloop and httptools, as `functions/*/run.sh`; full billing path (key lookup through the in-process cache, "
+        "hold = TransactWriteItems overlapped with the upstream call, settle = UpdateItem) on the stack's own local "
+        "DynamoDB, which runs **in a separate process** (`bytespike.local.aws`) together with the release function's "
+        "stream poller, as on AWS both are outside the gateway's Lambda; *LiteLLM proxy* (`litellm --config … --num_workers 1`, master key only, no database); "
         "*Portkey gateway* (`node start-server.js --headless`, provider and custom host in headers).\n"
         f"- **Rounds**: {plan['rounds']} interleaved rounds per latency scenario; in each round every system runs the "
         "same sequential batch on one keep-alive connection, the order rotating by round. A figure is the median over "
         "rounds of the per-round statistic; \"added\" = system − direct in the same round. p99 is per round (of "
         f"{plan['n_nonstream']} requests) then median over rounds.\n"
         "- **CPU per request** = (utime + stime of the gateway process and its children, from `/proc/<pid>/stat`) "
-        "over the batch ÷ requests, median over rounds. **RSS** from `/proc/<pid>/status` (process tree).\n"
+        "over the batch ÷ requests, median over rounds; for ByteSpike the stack's AWS side (DynamoDB + release "
+        "poller, a child process) is measured apart. **RSS** from `/proc/<pid>/status` (the same processes).\n"
         "- **DynamoDB time, separately**: (a) counted calls from `/_local/stats` deltas, each call's wall time "
         "recorded in the gateway process (a wrapper around `AsyncDynamo.call` installed by `bench/bs_gateway.py`; "
         "src/ is unchanged) — section 8; (b) the *ByteSpike, DynamoDB stubbed* row: same gateway against a "
@@ -407,13 +420,11 @@ def _method(r: dict[str, Any]) -> str:
         "stubbed row's CPU = the gateway's own CPU, its DynamoDB client (signing, JSON, HTTP) included.\n"
         "- **Client** (`bench/client.py`): raw HTTP/1.1 over asyncio streams (no SDK), so the client's own cost is "
         "small and identical for every system.\n"
-        "- **Local DynamoDB made to behave like DynamoDB where it matters to the gateway** (`bench/dynamo_side.py`): "
-        "werkzeug, which the local stack serves moto with, closes every connection (real DynamoDB keeps them "
-        "alive), and moto deep-copies every table a TransactWriteItems touches, stream included, so each hold got "
-        "slower as the run went on (≈0.3 s per hold after a few thousand requests). The bench serves moto over "
-        "HTTP/1.1 keep-alive and backs up only the items a transaction names. moto still spends several "
-        "CPU-milliseconds per call on the same 2 cores, which real DynamoDB would not; the release poller polls "
-        "every 1 s instead of 0.2 s.\n"
+        "- **The local DynamoDB behaves like DynamoDB where it matters to the gateway**, for `make dev`, the tests "
+        "and this bench alike (`bytespike.local.moto_server`): HTTP/1.1 keep-alive, each answer in one write on a "
+        "TCP_NODELAY socket, and transactions that back up only the items they name (moto deep-copies whole tables). "
+        "moto still spends several CPU-milliseconds per call on the same 2 cores, which real DynamoDB would not: that "
+        "is the difference between the ByteSpike and the stubbed rows.\n"
         "- **Peers' configuration**: LiteLLM with `use_chat_completions_url_for_anthropic_messages: true` (otherwise "
         "its `/v1/messages` sends OpenAI models to the Responses API, which the lane does not test); Portkey with "
         "`@hono/node-server` pinned to 1.14.1 (with the 1.19.x npm resolves today, every streaming response fails "
@@ -429,7 +440,10 @@ def _cold(s6: dict[str, Any]) -> str:
           "A fresh process per measurement, page cache warm (one untimed run first). ByteSpike: "
           "`python -m uvicorn --loop uvloop --http httptools main:app` in `functions/<name>/` (exactly `run.sh`), "
           "timed from spawn until its first paid request (cold key cache: GetItem, hold, upstream, settle) has been "
-          "served. `import main` is the import alone, in-process.\n"]
+          "served. `import main` is the import alone, in-process. Import budget: modules loaded by each entry "
+          "import against `functions/import_budget.toml` (`bench/import_budget.py`, guarded by "
+          "`tests/infra/test_import_budget.py`). On Lambda, SnapStart restores sandboxes from a snapshot taken after "
+          "init, so a restored sandbox pays neither (docs/COSTS.md, cold-start model).\n"]
     rows = []
     for fn, v in s6["functions"].items():
         if "error" in v:
@@ -450,6 +464,11 @@ def _cold(s6: dict[str, Any]) -> str:
     md.append(table(["Entry point", "import, in-process (s)", "process start + import (s)",
                      "spawn → first request served (s)", "RSS after it (MB)"], rows))
     md.append("")
+    if s6.get("budget"):
+        md.append(table(["Function", "modules imported", "budget", "import (s), median", "over budget"],
+                        [[fn, str(v["modules"]), str(v["max_modules"]), f(v["import_s"]), "; ".join(v["problems"]) or "–"]
+                         for fn, v in s6["budget"].items()]))
+        md.append("")
     return "\n".join(md)
 
 

@@ -301,6 +301,19 @@ def _timed_python(py: str, code: str, cwd: Any, env: dict[str, str]) -> dict[str
     return {"wall_s": wall, "import_s": float(out.stdout.strip().splitlines()[-1])}
 
 
+def _import_budget(reps: int) -> dict[str, Any]:
+    """Every entry point's module count against functions/import_budget.toml, and its import time."""
+    import json
+    import subprocess
+
+    out = subprocess.run([str(PROJECT_PY), str(ROOT / "bench" / "import_budget.py"), "--json", "--reps", str(reps)],
+                         cwd=ROOT, env=scrubbed_env(), capture_output=True, text=True, timeout=600)
+    if not out.stdout.strip():
+        raise RuntimeError(f"bench/import_budget.py: {out.stderr[-800:]}")
+    budget: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return budget
+
+
 IMPORT_CODE = "import time,sys;sys.path.insert(0,'.');t=time.perf_counter();import {mod};print(time.perf_counter()-t)"
 
 
@@ -337,6 +350,7 @@ async def s6_cold(h: Harness, plan: Plan, with_peers: bool) -> dict[str, Any]:
                                           "import_main_wall_s": med([r["wall_s"] for r in reps]), "reps": reps}
             except RuntimeError as exc:
                 out["functions"][name] = {"error": str(exc)[-300:]}
+    out["budget"] = _import_budget(plan.cold_reps)
     if with_peers and (LITELLM_VENV / "bin" / "python").exists():
         env = scrubbed_env(LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR")
         _timed_python(str(LITELLM_VENV / "bin" / "python"), IMPORT_CODE.format(mod="litellm"), ROOT / "bench" / "out", env)
@@ -426,10 +440,10 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
             if raw is None:
                 continue
             await warm(s, raw, 3)
-            before = (await get_json("127.0.0.1", s.port, "/_local/stats"))["dynamodb_calls"]  # type: ignore[index]
+            before = (await get_json("127.0.0.1", s.port, "/_local/stats"))["gateway_dynamodb_calls"]  # type: ignore[index]
             t0 = time.perf_counter()
             batch = await seq_batch(s, raw, plan.dyn_reqs)
-            after = (await get_json("127.0.0.1", s.port, "/_local/stats"))["dynamodb_calls"]  # type: ignore[index]
+            after = (await get_json("127.0.0.1", s.port, "/_local/stats"))["gateway_dynamodb_calls"]  # type: ignore[index]
             events = await get_json("127.0.0.1", s.port, f"/_bench/dynamo?since={t0}")
             # when the gateway handed each upstream request to its HTTP client (wrapped in bench/bs_gateway.py)
             arrivals = sorted(await get_json("127.0.0.1", s.port, f"/_bench/upstream?since={t0}"))  # type: ignore[arg-type]

@@ -32,12 +32,13 @@ MSG = [{"role": "user", "content": "hi"}]
 
 
 def all_routes() -> list[tuple[str, str]]:
-    """(method, path template) of every route every function serves."""
+    """(method, path template) of every route every function serves: the API's operations, not the
+    public OpenAPI document, nor the HEAD twin Starlette adds to every GET."""
     out: set[tuple[str, str]] = set()
     for function in REGISTRARS:
         for route in create_app(function).routes:
-            if isinstance(route, Route):
-                out.update((method, route.path) for method in route.methods)
+            if isinstance(route, Route) and route.path != "/openapi.json":
+                out.update((method, route.path) for method in route.methods if method != "HEAD")
     return sorted(out)
 
 

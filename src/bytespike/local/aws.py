@@ -8,7 +8,8 @@ gateway's Lambda; here they are outside the gateway's process, so moto's several
 call and the release handler's work neither hold the gateway's GIL nor count as its CPU.
 
 The process exits when its parent does (a SIGKILLed stack leaves no orphan DynamoDB behind).
-``GET /_bytespike/stats`` on its port reports the poller's counters.
+``GET /_bytespike/stats`` on its port reports the poller's counters and this process's DynamoDB
+calls (the stack's ``/_local/stats`` adds them to the gateway's).
 """
 
 from __future__ import annotations
@@ -110,8 +111,10 @@ def main(argv: list[str] | None = None) -> None:
 
     streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
     poller = StreamPoller(sync_client(), streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
+    from bytespike.store.dynamo import CALLS  # the release handler's calls (ledger counts them)
+
     assert server.app is not None
-    server.app.stats = poller.stats
+    server.app.stats = lambda: {**poller.stats(), "dynamodb_calls": dict(CALLS)}
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_poll(poller))
 

@@ -20,6 +20,7 @@ import secrets
 import socket
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -325,13 +326,18 @@ class Dispatcher:
         if path == "/_local/stats" and scope.get("client", ("",))[0] == "127.0.0.1":
             from bytespike.store.dynamo import CALLS
 
-            await self._json(send, 200, {"dynamodb_calls": dict(CALLS), **await self._stream_stats()})
+            # dynamodb_calls: the whole stack's (the release poller's included, wherever it runs);
+            # gateway_dynamodb_calls: this process's request path only (make bench, scenario 8).
+            side = await self._stream_stats()
+            total = CALLS + Counter(side.pop("dynamodb_calls", {}))
+            await self._json(send, 200, {"dynamodb_calls": dict(total), "gateway_dynamodb_calls": dict(CALLS), **side})
             return
         app = self.apps.get(function_for(path) or "")
         await (app or self.unrouted)(scope, receive, send)
 
-    async def _stream_stats(self) -> dict[str, int]:
-        """The release poller's counters: this process's poller, or the AWS side's (``local.aws``)."""
+    async def _stream_stats(self) -> dict[str, Any]:
+        """The release poller's counters: this process's poller, or the AWS side's (``local.aws``, with
+        its DynamoDB calls)."""
         poller = self.info.get("_poller")
         if poller is not None:
             return dict(poller.stats())
@@ -340,7 +346,7 @@ class Dispatcher:
 
             from bytespike.local.moto_server import STATS_PATH
 
-            def fetch() -> dict[str, int]:
+            def fetch() -> dict[str, Any]:
                 with urllib.request.urlopen(self.info["dynamodb_url"] + STATS_PATH, timeout=10) as resp:
                     return dict(json.loads(resp.read()))
 
