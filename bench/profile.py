@@ -21,7 +21,7 @@ kernel's send/recv or uvloop's C code are charged to the Python code that called
      any frame in httpx/httpcore -> "httpx upstream client" (media upstreams);
   3. any frame in pydantic -> "pydantic validation";
   4. else the leaf-most non-stdlib frame decides: uvicorn httptools/h11 protocol ->
-     "uvicorn + httptools" / "uvicorn + h11"; starlette/fastapi -> "FastAPI/Starlette";
+     "uvicorn + httptools" / "uvicorn + h11"; starlette -> "Starlette";
      anyio -> "anyio"; bytespike -> "our code" (stdlib json below it -> "json (our code)");
   5. no Python frame below the event loop: "event loop + native I/O" (uvloop, httptools'
      C parser callbacks, socket syscalls, GC).
@@ -103,7 +103,7 @@ def categorize(stack: list[str]) -> tuple[str, str]:
                 return "uvicorn + h11 (HTTP server)", leaf
             return "event loop + native I/O (uvloop, sockets, GC)", leaf  # uvicorn's run loop frame only
         if lib.startswith(("/starlette/", "/fastapi/")):
-            return "FastAPI/Starlette (routing, request, response)", leaf
+            return "Starlette (routing, request, response)", leaf
         if lib.startswith(("/anyio/", "/sniffio/")):
             return "anyio (StreamingResponse task group)", leaf
         if lib.startswith("/bytespike/"):

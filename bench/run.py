@@ -60,8 +60,8 @@ def machine() -> dict[str, str]:
 def versions() -> dict[str, str]:
     code = ("import importlib.metadata as m, sys; "
             "print(sys.version.split()[0]); "
-            "print(' '.join(f'{p} {m.version(p)}' for p in ('fastapi','starlette','uvicorn','httptools','uvloop','httpx',"
-            "'pydantic','aiobotocore','botocore','moto')))")
+            "print(' '.join(f'{p} {m.version(p)}' for p in ('starlette','uvicorn','httptools','uvloop','aiohttp','httpx',"
+            "'pydantic','botocore','moto')))")
     out = _cmd([str(PROJECT_PY), "-c", code]).splitlines()
     v = {"ByteSpike": f"this tree (pyproject 0.1.0), Python {out[0] if out else '?'}: {out[1] if len(out) > 1 else '?'}"}
     if (LITELLM_VENV / "bin" / "python").exists():
