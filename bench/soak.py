@@ -36,7 +36,6 @@ import platform
 import random
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,8 @@ from typing import Any
 import anthropic
 import httpx
 import openai
+
+from bytespike.local.aws import wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -162,17 +163,6 @@ class Launched:
     moto_log: Path
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited early:\n{log.read_text()[-4000:]}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"port {port} never opened:\n{log.read_text()[-4000:]}")
-
-
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -218,7 +208,10 @@ def launch_stack(workdir: Path) -> Iterator[Launched]:
                                      "--table-prefix", "soak", "--poll-interval", "0"], cwd=ROOT, env=env,
                                     stdout=out, stderr=subprocess.STDOUT)
         procs.append(moto)
-        _wait_port(moto_port, moto, moto_log)
+        try:
+            wait_listening(moto_port, moto, 60)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}:\n{moto_log.read_text()[-4000:]}") from exc
         with log_path.open("w") as out:
             gateway = subprocess.Popen(
                 [sys.executable, "-m", "bytespike.local", "--port", str(port), "--sim-port", str(sim_port),

@@ -63,6 +63,19 @@ def gateway_on(stack: Stack, workdir: Path, env: dict[str, str]):  # type: ignor
     return local_stack_process(workdir, args=args, env=env)
 
 
+@contextmanager
+def local_dynamodb() -> Iterator[Any]:
+    """The local DynamoDB (``bytespike.local.moto_server.LocalDynamoDB``) in this process's threads."""
+    from bytespike.local.moto_server import LocalDynamoDB
+
+    server = LocalDynamoDB(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> dict[str, Any]:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.support.stack import free_port
+from tests.support.stack import local_dynamodb
 
 from bytespike.local.moto_server import STATS_PATH, LocalDynamoDB
 from bytespike.local.stack import _bind
@@ -44,12 +44,8 @@ def test_stack_listeners_hand_out_connections_without_nagle() -> None:
 
 @pytest.fixture(scope="module")
 def local_ddb() -> Iterator[LocalDynamoDB]:
-    server = LocalDynamoDB(free_port())
-    server.start()
-    try:
+    with local_dynamodb() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_local_dynamodb_keeps_connections_alive(local_ddb: LocalDynamoDB) -> None:

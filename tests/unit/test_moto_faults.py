@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from tests.support.stack import free_port
+from tests.support.stack import local_dynamodb
 
 from bytespike.config import reset_settings
 from bytespike.errors import GatewayError, Kind
@@ -38,12 +38,8 @@ PREFIX = "faults-unit"
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[LocalDynamoDB]:
-    server = LocalDynamoDB(free_port())
-    server.start()
-    try:
+    with local_dynamodb() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
