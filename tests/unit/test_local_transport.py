@@ -98,3 +98,20 @@ def test_stats_endpoint_reports_what_the_process_registers(local_ddb: LocalDynam
         assert json.loads(conn.getresponse().read()) == {"stream_records_delivered": 7}
     finally:
         conn.close()
+
+
+def test_local_dynamodb_does_not_walk_moto_packages_per_call(local_ddb: LocalDynamoDB,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto listed ~200 package folders on disk for every request to route it (fast_moto_dispatch)."""
+    import os
+
+    def no_listdir(*args: Any) -> Any:
+        raise AssertionError("moto walked its packages for a request")
+
+    monkeypatch.setattr(os, "listdir", no_listdir)
+    conn = http.client.HTTPConnection("127.0.0.1", local_ddb.port, timeout=10)
+    try:
+        conn.request("POST", "/", body=b"{}", headers=LIST_TABLES)
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()

@@ -100,6 +100,31 @@ def fast_moto_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def fast_moto_dispatch() -> None:
+    """Memoise what moto recomputes on every request although it cannot change while it runs.
+
+    To route a request by its Host header, moto lists its own service packages on disk (a
+    ``listdir`` plus a ``stat`` per package, ~200 of them); to dispatch it, it lists the response
+    class's methods with ``inspect.getmembers``. Together ~25 % of moto's CPU per DynamoDB call
+    (measured in-process: UpdateItem 2.1 -> 1.6 CPU-ms, TransactWriteItems 2.5 -> 1.9).
+    """
+    import functools
+
+    from moto import backends
+    from moto.core import responses
+
+    if getattr(backends.list_of_moto_modules, "_bytespike", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    list_of_moto_modules._bytespike = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[assignment]
+
+
 FAULTS_PATH = "/_bytespike/faults"
 STATS_PATH = "/_bytespike/stats"  # what the process around the server reports (the stream poller's counters)
 _JSON = "application/x-amz-json-1.0"
@@ -406,7 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LocalDynamoDB:
-    """The local DynamoDB: moto (one lock, item-level rollback, the fault hook) behind a
+    """The local DynamoDB: moto (one lock, item-level rollback, memoised dispatch, the fault hook) behind a
     keep-alive, Nagle-free HTTP/1.1 server, in daemon threads of this process.
 
     ``python -m bytespike.local.aws`` runs it in a process of its own (what ``make dev``,
@@ -421,6 +446,7 @@ class LocalDynamoDB:
 
     def start(self) -> None:
         fast_moto_transactions()
+        fast_moto_dispatch()
         self.app = _Serialised(DomainDispatcherApplication(create_backend_app))
         self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.app = self.app  # type: ignore[attr-defined]
