@@ -14,7 +14,9 @@ whatever the image holds, every sandbox restored from it holds too:
   event handlers are dropped and reopened on first use.
 - **caches**: key records (a revocation must take effect; the image may be hours old, and
   monotonic timestamps taken before the snapshot say nothing about the time since),
-  upstream pool health, serial-hold marks, and Powertools' parameter/secret cache.
+  upstream pool health, the budget view (what this process believes each wallet holds:
+  another sandbox's belief would let broke wallets overlap the upstream call), the hold-first
+  marks, and Powertools' parameter/secret cache.
 
 ``prime()`` runs before the snapshot: the first request's one-time work (importing aiohttp,
 reading the catalog and settings, building the wire models) goes into the image instead of
@@ -71,7 +73,13 @@ def clear_caches() -> None:
         pool.HEALTH._entries.clear()  # type: ignore[attr-defined]
         pool.HEALTH._errors.clear()  # type: ignore[attr-defined]
     if pipeline := _loaded("bytespike.gateway.pipeline"):
-        pipeline._SERIAL_HOLDS.clear()  # type: ignore[attr-defined]
+        pipeline._HOLD_FIRST.clear()  # type: ignore[attr-defined]
+    if budget := _loaded("bytespike.gateway.budget"):
+        try:
+            budget.forget()  # type: ignore[attr-defined]
+        except RuntimeError:  # a learning task of a loop that no longer runs: forget it all the same
+            budget._LEARNING.clear()  # type: ignore[attr-defined]
+            budget.forget()  # type: ignore[attr-defined]
     if parameters := _loaded("aws_lambda_powertools.utilities.parameters"):
         clear = getattr(parameters, "clear_caches", None)
         if callable(clear):

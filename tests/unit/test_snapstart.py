@@ -36,18 +36,21 @@ def test_restored_sandboxes_draw_different_random_sequences() -> None:
 
 
 def test_caches_from_before_the_snapshot_are_forgotten() -> None:
-    from bytespike.gateway import pipeline
+    from bytespike.gateway import budget, pipeline
     from bytespike.providers import pool
     from bytespike.store import keys
 
     keys.KEY_CACHE.put("digest-of-a-key-revoked-since", None)
     pool.HEALTH._entries["openai"] = ({}, time.monotonic())
     pool.HEALTH._errors[("openai", "a")] = 3
-    pipeline._SERIAL_HOLDS["org-1"] = time.monotonic() + 30
+    pipeline._HOLD_FIRST["org-1"] = time.monotonic() + 30
+    budget.refused("org-2", 5_000)  # the wallet as the snapshot's process last saw it
+    assert budget.claim("org-2", 1_000)
     snapstart.after_restore_sync()
     assert keys.KEY_CACHE.get("digest-of-a-key-revoked-since", 1e9) == (False, None)
     assert not pool.HEALTH._entries and not pool.HEALTH._errors
-    assert "org-1" not in pipeline._SERIAL_HOLDS
+    assert "org-1" not in pipeline._HOLD_FIRST
+    assert not budget.claim("org-2", 1_000), "a restored sandbox overlapped on another sandbox's wallet view"
 
 
 @pytest.fixture
