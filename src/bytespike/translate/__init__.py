@@ -1,4 +1,5 @@
-"""Pure, lossless translators between Anthropic Messages (canonical), OpenAI Chat Completions and Gemini.
+"""Pure, lossless translators between Anthropic Messages (canonical), OpenAI Chat Completions,
+OpenAI Responses and Gemini.
 
 Everything here works on plain dicts (parsed JSON): no I/O and no pydantic on the hot
 path. See docs/MAPPING.md for the field-by-field mapping and what is dropped or rejected.
@@ -34,6 +35,23 @@ from .requests import (
     openai_request_to_anthropic,
 )
 from .responses import anthropic_response_to_openai, openai_response_to_anthropic
+from .responses_common import anthropic_usage_to_responses, responses_usage_to_anthropic
+from .responses_invariants import assemble_responses_events, check_responses_events
+from .responses_surface import (
+    AnthropicToResponsesStream,
+    ClientTool,
+    ResponsesContext,
+    anthropic_response_to_responses,
+    response_id_for,
+    responses_request_to_anthropic,
+)
+from .responses_wire import (
+    ResponsesToAnthropicStream,
+    ResponsesWireContext,
+    anthropic_request_to_responses,
+    responses_error,
+    responses_to_anthropic,
+)
 from .signatures import is_claude_signature, origin_signature, signature_origin, strip_foreign_thinking
 from .stops import anthropic_stop_to_openai, openai_finish_to_anthropic
 from .streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
@@ -44,21 +62,31 @@ __all__ = [
     "SKIP_SIGNATURE",
     "TARGETS",
     "AnthropicToOpenAIStream",
+    "AnthropicToResponsesStream",
+    "ClientTool",
     "GeminiContext",
     "GeminiToAnthropicStream",
     "OpenAIToAnthropicStream",
+    "ResponsesContext",
+    "ResponsesToAnthropicStream",
+    "ResponsesWireContext",
     "ToolNameMap",
     "TranslationError",
     "UpstreamError",
     "anthropic_request_to_gemini",
     "anthropic_request_to_openai",
+    "anthropic_request_to_responses",
     "anthropic_response_to_openai",
+    "anthropic_response_to_responses",
     "anthropic_stop_to_openai",
     "anthropic_usage_to_openai",
+    "anthropic_usage_to_responses",
     "assemble_anthropic_events",
     "assemble_openai_chunks",
+    "assemble_responses_events",
     "check_anthropic_events",
     "check_openai_chunks",
+    "check_responses_events",
     "clean_schema_for_gemini",
     "gemini_error_kind",
     "gemini_finish_to_anthropic",
@@ -72,6 +100,11 @@ __all__ = [
     "openai_response_to_anthropic",
     "openai_usage_to_anthropic",
     "origin_signature",
+    "response_id_for",
+    "responses_error",
+    "responses_request_to_anthropic",
+    "responses_to_anthropic",
+    "responses_usage_to_anthropic",
     "safe_tool_id",
     "safe_tool_name",
     "signature_origin",

@@ -472,6 +472,52 @@ def _int_field(req: dict, key: str) -> int | None:
     return value
 
 
+def apply_reasoning_effort(
+    out: dict[str, Any],
+    output_config: dict[str, Any],
+    effort: Any,
+    *,
+    thinking_style: str,
+    param: str = "reasoning_effort",
+) -> None:
+    """An OpenAI-style reasoning effort → Claude thinking on an assembled Anthropic request.
+
+    Shared by the Chat Completions and Responses surfaces. ``out`` already holds
+    ``messages``, ``max_tokens`` and any ``tool_choice``; ``output_config`` receives the
+    adaptive effort. Thinking is left off where Claude would reject it (a forcing
+    tool_choice, or a tool-use continuation whose assistant turn lost its thinking block),
+    and sampling parameters Claude refuses alongside thinking are dropped.
+    """
+    if not isinstance(effort, str) or effort not in EFFORT_TO_BUDGET:
+        raise TranslationError(f"unsupported {param} {effort!r}", param)
+    thinking_ok = True
+    tool_choice = out.get("tool_choice")
+    if isinstance(tool_choice, dict) and tool_choice.get("type") in ("any", "tool"):
+        thinking_ok = False  # Claude: thinking may not be enabled when tool_choice forces tool use
+    last_assistant = next((m for m in reversed(out["messages"]) if m["role"] == "assistant"), None)
+    if last_assistant is not None and isinstance(last_assistant["content"], list):
+        blocks = last_assistant["content"]
+        if any(b.get("type") == "tool_use" for b in blocks) and blocks[0].get("type") not in (
+            "thinking",
+            "redacted_thinking",
+        ):
+            thinking_ok = False  # Claude: a tool-use continuation must start with its thinking block
+    if thinking_ok and thinking_style == "adaptive":
+        out["thinking"] = {"type": "adaptive"}
+        output_config["effort"] = EFFORT_TO_CLAUDE[effort]
+    elif thinking_ok:
+        budget = min(EFFORT_TO_BUDGET[effort], out["max_tokens"] - 1)
+        if budget >= 1024:
+            out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if "thinking" in out:
+        # Claude with thinking: temperature must be 1, top_p ≥ 0.95, no top_k.
+        if out.get("temperature", 1) != 1:
+            del out["temperature"]
+        if out.get("top_p", 1) < 0.95:
+            del out["top_p"]
+        out.pop("top_k", None)
+
+
 def openai_request_to_anthropic(
     req: dict,
     *,
@@ -606,33 +652,7 @@ def openai_request_to_anthropic(
     if isinstance(req.get("thinking"), dict):  # Anthropic-style switch sent via extra_body
         out["thinking"] = req["thinking"]
     elif effort is not None and effort != "none":
-        if not isinstance(effort, str) or effort not in EFFORT_TO_BUDGET:
-            raise TranslationError(f"unsupported reasoning_effort {effort!r}", "reasoning_effort")
-        thinking_ok = True
-        if tool_choice is not None and tool_choice["type"] in ("any", "tool"):
-            thinking_ok = False  # Claude: thinking may not be enabled when tool_choice forces tool use
-        last_assistant = next((m for m in reversed(out_messages) if m["role"] == "assistant"), None)
-        if last_assistant is not None and isinstance(last_assistant["content"], list):
-            blocks = last_assistant["content"]
-            if any(b.get("type") == "tool_use" for b in blocks) and blocks[0].get("type") not in (
-                "thinking",
-                "redacted_thinking",
-            ):
-                thinking_ok = False  # Claude: a tool-use continuation must start with its thinking block
-        if thinking_ok and thinking_style == "adaptive":
-            out["thinking"] = {"type": "adaptive"}
-            output_config["effort"] = EFFORT_TO_CLAUDE[effort]
-        elif thinking_ok:
-            budget = min(EFFORT_TO_BUDGET[effort], max_tokens - 1)
-            if budget >= 1024:
-                out["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        if "thinking" in out:
-            # Claude with thinking: temperature must be 1, top_p ≥ 0.95, no top_k.
-            if out.get("temperature", 1) != 1:
-                del out["temperature"]
-            if out.get("top_p", 1) < 0.95:
-                del out["top_p"]
-            out.pop("top_k", None)
+        apply_reasoning_effort(out, output_config, effort, thinking_style=thinking_style)
     if output_config:
         out["output_config"] = output_config
     if isinstance(req.get("cache_control"), dict):  # Anthropic automatic caching, passed through
