@@ -1091,17 +1091,29 @@ class AnthropicToResponsesStream:
 
     def fail(self, message: str, *, code: str = "server_error", param: str | None = None) -> list[Event]:
         """The stream failed (an upstream error mid-stream, a timeout …): ``error`` then
-        ``response.failed`` carrying the items finished so far."""
+        ``response.failed`` carrying the items finished so far. ``code`` is OpenAI's
+        (``server_error``, ``rate_limit_exceeded``, ``invalid_prompt`` …)."""
         if self._done:
             return []
         out = self.start()
         self._done = True
-        out.append(self._event("error", code=code, message=message, param=param))
+        # Both shapes: the documented one (code/message/param on the event) and the one OpenAI
+        # really sends (recorded: an ``error`` object), which the SDKs raise as an APIError.
+        error = {"type": _ERROR_TYPES.get(code, "server_error"), "code": code, "message": message, "param": param}
+        out.append(self._event("error", code=code, message=message, param=param, error=error))
         self.response = self._snapshot(
             "failed", output=list(self._output), error={"code": code, "message": message}
         )
         out.append(self._event("response.failed", response=self.response))
         return out
+
+
+_ERROR_TYPES = {
+    "rate_limit_exceeded": "rate_limit_exceeded",
+    "insufficient_quota": "insufficient_quota",
+    "invalid_prompt": "invalid_request_error",
+    "context_length_exceeded": "invalid_request_error",
+}
 
 
 def _start_input(block: dict | None) -> str:
