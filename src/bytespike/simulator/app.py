@@ -24,6 +24,7 @@ from bytespike.simulator.media_gemini import GeminiMediaSimulator
 from bytespike.simulator.media_openai import OpenAIMediaSimulator
 from bytespike.simulator.media_rerank import RerankSimulator
 from bytespike.simulator.openai_proto import OpenAISimulator
+from bytespike.simulator.openai_responses_proto import OpenAIResponsesSimulator
 from bytespike.simulator.state import SimState
 from bytespike.simulator.wire import install_drop_log_filter, json_response
 
@@ -41,6 +42,7 @@ PROVIDERS: tuple[Callable[[SimState], ProviderSurface], ...] = (
     ArkMediaSimulator,
     RerankSimulator,
     AnthropicSimulator,
+    OpenAIResponsesSimulator,  # before OpenAISimulator, whose /openai catch-all would shadow it
     OpenAISimulator,
     GeminiSimulator,
     DeepSeekSimulator,
