@@ -76,6 +76,10 @@ def test_codex_recorded_request_translates() -> None:
     assert "clock__sleep" in names and "collaboration__spawn_agent" in names
     assert ctx.tools["exec"].kind == "custom" and ctx.tools["exec"].namespace == "functions"
     assert ctx.tools["clock__sleep"].namespace == "clock"
+    exec_call = anthropic_response_to_responses(
+        hub_message({"type": "tool_use", "id": "toolu_x", "name": "exec", "input": {"input": "1+1"}}, stop="tool_use"), ctx
+    )["output"][0]
+    assert exec_call["type"] == "custom_tool_call" and exec_call["name"] == "exec" and "namespace" not in exec_call
     exec_tool = hub["tools"][0]
     assert exec_tool["input_schema"]["required"] == ["input"]
     assert "lark grammar" in exec_tool["description"] and "PRAGMA_LINE" in exec_tool["description"]

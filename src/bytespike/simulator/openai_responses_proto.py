@@ -547,7 +547,7 @@ class _Render:
         else:
             item = {"id": f"fc_{call.id_hash}", "type": "function_call", "status": "completed",
                     "arguments": call.arguments, "call_id": call_id, "name": call.name}  # fmt: skip
-        if tool is not None and tool.namespace is not None:
+        if tool is not None and tool.namespace not in (None, "functions"):  # the default namespace is omitted
             item["namespace"] = tool.namespace
         return item
 

@@ -10,7 +10,7 @@ Tools: function tools keep their names; custom (freeform) tools become a functio
 string parameter ``input`` (the grammar, if any, goes in its description) and come back as
 ``custom_tool_call`` items; namespaced tools (Codex's ``additional_tools`` item) are
 flattened to ``<namespace>__<name>`` (the default namespace ``functions`` keeps bare names)
-and come back with their ``namespace``. Built-in tools (web search, file search, computer
+and come back with their ``namespace`` (none for ``functions``, as OpenAI sends them). Built-in tools (web search, file search, computer
 use, code interpreter, image generation, MCP, shell, apply_patch, ...) have no hub
 equivalent: they are refused in OpenAI's own wording, and listed on the context, so the
 gateway can send a Responses client on an OpenAI model through the same-protocol
@@ -897,7 +897,7 @@ class AnthropicToResponsesStream:
                 data = {"type": "function_call", "status": "in_progress", "arguments": "", "call_id": call_id,
                         "name": tool.name}  # fmt: skip
                 prefix, kind = "fc", "function"
-            if tool.namespace is not None:
+            if tool.namespace not in (None, DEFAULT_NAMESPACE):  # OpenAI omits the default one
                 data["namespace"] = tool.namespace
             item, added = self._new_item(index, kind, prefix, data)
             item.tool = block
