@@ -162,6 +162,14 @@ async def test_recorded_refusal_is_reproduced(http: httpx.AsyncClient) -> None:
         ({"input": "x", "tools": [{"type": "function", "name": "has space"}]}, "tools[0].name", "invalid_value"),
         ({"input": "x", "text": {"format": {"type": "json_schema", "schema": {}}}}, "text.format.name", "missing_required_parameter"),
         ({"input": "x", "previous_response_id": "resp_nope"}, "previous_response_id", "previous_response_not_found"),
+        ({"input": "x", "stream": "yes"}, "stream", "invalid_type"),
+        ({"input": "x", "max_output_tokens": 10**7}, "max_output_tokens", "invalid_value"),
+        ({"input": [{"role": "assistant", "content": [{"type": "input_text", "text": "x"}]}]}, "input[0].content[0].type",
+         "invalid_value"),
+        ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "data:image/png;base64,@@"}]}]},
+         "input[0].content[0].image_url", "invalid_value"),
+        ({"input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": {"a": 1}},
+                    {"type": "function_call_output", "call_id": "c", "output": "x"}]}, "input[0].arguments", "invalid_type"),
     ],
 )
 async def test_validation(http: httpx.AsyncClient, body: dict, param: str, code: str) -> None:

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
 from bytespike.simulator.openai_proto import PREFIX, OpenAISimulator
 from bytespike.simulator.reply import (
@@ -301,6 +302,7 @@ def validate(body: dict[str, Any], items: list[Any]) -> None:
             if fmt.get(key) is None:
                 raise _bad(f"Missing required parameter: 'text.format.{key}'.", f"text.format.{key}",
                            "missing_required_parameter")  # fmt: skip
+    strict.openai_responses(body, items)  # JSON types, content parts per role, output limit (issue #15's rules)
     _tools(body, items)
     _check_items(model, items)
 

@@ -184,16 +184,21 @@ def _openai_part(part: Any, param: str, role: str) -> None:
         url = image.get("url")
         if not isinstance(url, str):
             raise _type_error(f"{param}.image_url.url", "a string", url)
-        if url.startswith("data:"):
-            header, _, data = url.partition(",")
-            raw = decode_base64(data) if header.endswith(";base64") else None
-            if raw is None:
-                raise _o(f"Invalid '{param}.image_url.url'. Expected a base64-encoded data URL with an image MIME type "
-                         "(e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got an invalid base64-encoded "
-                         "value.", f"{param}.image_url.url", "invalid_value")
-            if sniff_image(raw[:16]) is None:
-                raise _o("You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is "
-                         "of one the following formats: ['png', 'jpeg', 'gif', 'webp'].", None, "invalid_image_format")
+        _openai_data_url(url, f"{param}.image_url.url")
+
+
+def _openai_data_url(url: str, param: str) -> None:
+    """An image data URL as OpenAI checks it (Chat Completions and Responses alike)."""
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        raw = decode_base64(data) if header.endswith(";base64") else None
+        if raw is None:
+            raise _o(f"Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type "
+                     "(e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got an invalid base64-encoded "
+                     "value.", param, "invalid_value")
+        if sniff_image(raw[:16]) is None:
+            raise _o("You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is "
+                     "of one the following formats: ['png', 'jpeg', 'gif', 'webp'].", None, "invalid_image_format")
 
 
 def openai(body: dict[str, Any]) -> None:
@@ -272,6 +277,72 @@ def openai(body: dict[str, Any]) -> None:
                              "missing_required_parameter")
                 if not isinstance(fn[field], str):
                     raise _type_error(f"{where}.function.{field}", "a string", fn[field])
+
+
+_RESPONSES_PARTS = {"user": ("input_text", "input_image", "input_file", "input_audio"), "system": ("input_text",),
+                    "developer": ("input_text",), "assistant": ("output_text", "refusal")}
+
+
+def openai_responses(body: dict[str, Any], items: list[Any]) -> None:
+    """POST /v1/responses: the same JSON types and bounds as Chat Completions (one API, one
+    validator), content parts per role, data URLs, function-call arguments as strings, the
+    model's output limit (worded as Chat Completions words it: no recorded Responses body)."""
+    for name in ("stream", "parallel_tool_calls", "store", "background"):
+        if body.get(name) is not None and not isinstance(body[name], bool):
+            raise _type_error(name, "a boolean", body[name])
+    for name in ("max_output_tokens", "top_logprobs", "max_tool_calls"):
+        if body.get(name) is not None and not _is_int(body[name]):
+            raise _type_error(name, "an integer", body[name])
+    for name, low, high in (("temperature", 0, 2), ("top_p", 0, 1)):
+        value = body.get(name)
+        if value is None:
+            continue
+        if not _is_number(value):
+            raise _type_error(name, "a number", value)
+        if not low <= value <= high:
+            side = "above maximum" if value > high else "below minimum"
+            bound = f"<= {high}" if value > high else f">= {low}"
+            raise _o(f"Invalid '{name}': decimal {side} value. Expected a value {bound}, but got {value} instead.",
+                     name, f"decimal_{side.replace(' ', '_')}_value")
+    for name in ("user", "safety_identifier", "prompt_cache_key", "previous_response_id"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise _type_error(name, "a string", body[name])
+    if body.get("instructions") is not None and not isinstance(body["instructions"], str | list):
+        raise _type_error("instructions", "one of a string or array of input items", body["instructions"])
+    limit = model_max_output(body.get("model"))
+    value = body.get("max_output_tokens")
+    if _is_int(value) and limit is not None and value > limit:
+        raise _o(f"max_output_tokens is too large: {value}. This model supports at most {limit} completion tokens, "
+                 f"whereas you provided {value}.", "max_output_tokens", "invalid_value")
+    choice = body.get("tool_choice")
+    if isinstance(choice, str) and choice not in ("none", "auto", "required"):
+        raise _o(f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.", "tool_choice",
+                 "invalid_value")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type") or ("message" if "role" in item else None)
+        if kind in ("function_call", "custom_tool_call"):
+            field = "arguments" if kind == "function_call" else "input"
+            if field in item and not isinstance(item[field], str):
+                raise _type_error(f"input[{i}].{field}", "a string", item[field])
+        content = item.get("content")
+        if kind != "message" or not isinstance(content, list):
+            continue
+        allowed = _RESPONSES_PARTS.get(str(item.get("role")), ("input_text",))
+        for j, part in enumerate(content):
+            param = f"input[{i}].content[{j}]"
+            if not isinstance(part, dict):
+                raise _type_error(param, "an object", part)
+            if part.get("type") not in allowed:
+                supported = " and ".join(f"'{k}'" for k in allowed) if len(allowed) == 2 else ", ".join(
+                    f"'{k}'" for k in allowed)
+                raise _o(f"Invalid value: '{part.get('type')}'. Supported values are: {supported}.", f"{param}.type",
+                         "invalid_value")
+            if part["type"] in ("input_text", "output_text") and not isinstance(part.get("text"), str):
+                raise _type_error(f"{param}.text", "a string", part.get("text"))
+            if part["type"] == "input_image" and isinstance(part.get("image_url"), str):
+                _openai_data_url(part["image_url"], f"{param}.image_url")
 
 
 def deepseek(body: dict[str, Any]) -> None:
