@@ -37,7 +37,8 @@ pytestmark = pytest.mark.anyio
 MODEL = "gpt-6.2-sol"
 PATH = "/openai/v1/responses"
 HEADERS = {"authorization": "Bearer sk-test"}
-RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded" / "upstream" / "openai-responses"
+CLIENTS = Path(__file__).resolve().parents[1] / "fixtures" / "recorded"
+RECORDED = CLIENTS / "upstream" / "openai-responses"
 CALC = {"type": "function", "name": "calc", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}},
                                                            "required": ["a"]}}  # fmt: skip
 PATCH = {"type": "custom", "name": "apply_patch", "description": "Patch files"}
@@ -264,6 +265,20 @@ async def test_reasoning_survives_through_the_wire_translator(http: httpx.AsyncC
     tampered = json.loads(json.dumps(body))
     tampered["input"][1]["encrypted_content"] += "x"
     assert (await http.post(PATH, json=tampered, headers=HEADERS)).status_code == 400
+
+
+async def test_real_clients_requests_are_accepted(http: httpx.AsyncClient) -> None:
+    """Never stricter than the real API: Codex's recorded request as sent, and Claude Code's recorded
+    request through the wire translator, are served."""
+    codex = json.loads((CLIENTS / "codex-0.171.0-responses-request.json").read_text())
+    response = await http.post(PATH, json={**codex, "model": MODEL}, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    check_responses_events(_events(response.text))
+    claude_code = json.loads((CLIENTS / "claude-code-2.1.197-messages-request.json").read_text())
+    body, _ = anthropic_request_to_responses(claude_code, MODEL)
+    response = await http.post(PATH, json=body, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    check_responses_events(_events(response.text))
 
 
 # ---------------------------------------------------------------------------------- real socket
