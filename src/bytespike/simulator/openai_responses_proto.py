@@ -763,15 +763,30 @@ class OpenAIResponsesSimulator(OpenAISimulator):
         while len(self.stored) > STORED_RESPONSES:
             self.stored.popitem(last=False)
 
-    async def _prepare(self, request: Request) -> tuple[dict[str, Any], list[Any], str] | Response:
+    async def _authorized(self, request: Request) -> tuple[Any, str] | Response:
+        """The logged body and a request id, or the 401 a missing or wrong key gets."""
         body = await read_recorded(request, self.state)
         request_id = new_id("req_sim_")
         denied = self._auth_error(request, request_id)
-        if denied is not None:
-            return denied
+        return denied if denied is not None else (body, request_id)
+
+    async def _prepare(self, request: Request) -> tuple[dict[str, Any], list[Any], str] | Response:
+        authorized = await self._authorized(request)
+        if isinstance(authorized, Response):
+            return authorized
+        body, request_id = authorized
         if body is INVALID_JSON or not isinstance(body, dict):
             return self._error(400, request_id, self.INVALID_JSON_MESSAGE)
         return body, _items(body), request_id
+
+    def _conversation(self, body: dict[str, Any], request_id: str) -> tuple[list[Any], list[Tool]] | Response:
+        """The whole, validated conversation and its tools, or OpenAI's 400."""
+        try:
+            items = self._expand(body)
+            validate(body, items)
+            return items, _tools(body, items)
+        except SimError as exc:
+            return self._error(exc.status, request_id, exc.message, exc.etype, exc.param, exc.code)
 
     # -- endpoints
     async def create(self, request: Request) -> Response:
@@ -785,12 +800,10 @@ class OpenAIResponsesSimulator(OpenAISimulator):
         await sleep_ms(d.delay_ms)
         if self.state.should_fail(d):
             return self._forced_failure(d, request_id, str(body.get("model")))
-        try:
-            items = self._expand(body)
-            validate(body, items)
-            tools = _tools(body, items)
-        except SimError as exc:
-            return self._error(exc.status, request_id, exc.message, exc.etype, exc.param, exc.code)
+        conversation = self._conversation(body, request_id)
+        if isinstance(conversation, Response):
+            return conversation
+        items, tools = conversation
         stream = body.get("stream") is True
         if not stream and d.error_after is not None:
             return self._late_failure(request_id)
@@ -817,13 +830,10 @@ class OpenAIResponsesSimulator(OpenAISimulator):
         if isinstance(prepared, Response):
             return prepared
         body, _, request_id = prepared
-        try:
-            items = self._expand(body)
-            validate(body, items)
-            tools = _tools(body, items)
-        except SimError as exc:
-            return self._error(exc.status, request_id, exc.message, exc.etype, exc.param, exc.code)
-        count, _ = input_usage(body, items, tools, None)
+        conversation = self._conversation(body, request_id)
+        if isinstance(conversation, Response):
+            return conversation
+        count, _ = input_usage(body, *conversation, None)
         return json_response(200, {"object": "response.input_tokens", "input_tokens": count},
                              [(self.REQUEST_ID_HEADER, request_id)])  # fmt: skip
 
@@ -833,12 +843,10 @@ class OpenAIResponsesSimulator(OpenAISimulator):
         if isinstance(prepared, Response):
             return prepared
         body, _, request_id = prepared
-        try:
-            items = self._expand(body)
-            validate(body, items)
-            tools = _tools(body, items)
-        except SimError as exc:
-            return self._error(exc.status, request_id, exc.message, exc.etype, exc.param, exc.code)
+        conversation = self._conversation(body, request_id)
+        if isinstance(conversation, Response):
+            return conversation
+        items, tools = conversation
         users = [_user_message(i) for i in items if _item_type(i) == "message" and i.get("role") == "user"]
         summary = f"Compacted {len(items) - len(users)} item(s) of conversation with {body['model']}."
         compaction = {
@@ -858,11 +866,10 @@ class OpenAIResponsesSimulator(OpenAISimulator):
         return json_response(200, document, [(self.REQUEST_ID_HEADER, request_id)])
 
     async def retrieve(self, request: Request) -> Response:
-        await read_recorded(request, self.state)
-        request_id = new_id("req_sim_")
-        denied = self._auth_error(request, request_id)
-        if denied is not None:
-            return denied
+        authorized = await self._authorized(request)
+        if isinstance(authorized, Response):
+            return authorized
+        request_id = authorized[1]
         stored = self.stored.get(request.path_params["response_id"])
         if stored is None:
             return self._error(404, request_id, f"No response found with id '{request.path_params['response_id']}'.",
@@ -870,11 +877,10 @@ class OpenAIResponsesSimulator(OpenAISimulator):
         return json_response(200, stored["response"], [(self.REQUEST_ID_HEADER, request_id)])
 
     async def delete(self, request: Request) -> Response:
-        await read_recorded(request, self.state)
-        request_id = new_id("req_sim_")
-        denied = self._auth_error(request, request_id)
-        if denied is not None:
-            return denied
+        authorized = await self._authorized(request)
+        if isinstance(authorized, Response):
+            return authorized
+        request_id = authorized[1]
         response_id = request.path_params["response_id"]
         if self.stored.pop(response_id, None) is None:
             return self._error(
