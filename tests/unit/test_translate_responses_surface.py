@@ -520,6 +520,16 @@ def test_custom_input_decoder_every_split(value: str) -> None:
         assert decoder.final() == value
 
 
+def test_custom_input_decoder_survives_broken_escapes() -> None:
+    """A lone surrogate (unencodable as UTF-8) becomes U+FFFD; a bad escape stops streaming, never raises."""
+    for raw, want in (('{"input": "a\\ud83d b"}', "a\ufffd b"), ('{"input": "a\\uZZZZ"}', "a\\uZZZZ")):
+        for size in range(1, len(raw) + 1):
+            decoder = _InputString()
+            for i in range(0, len(raw), size):
+                decoder.feed(raw[i : i + size])
+            assert decoder.final() == want
+
+
 def test_custom_input_decoder_falls_back_for_other_shapes() -> None:
     decoder = _InputString()
     assert decoder.feed('{"other": 1, "input": "x"}') == ""

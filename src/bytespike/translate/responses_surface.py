@@ -716,15 +716,22 @@ class _InputString:
                 continue
             if i + 6 > n:
                 break
-            code = int(raw[i + 2 : i + 6], 16)
+            code = _hex4(raw[i + 2 : i + 6])
+            if code is None:  # not JSON any more: the end takes the parsed value (or the raw text)
+                self.failed = True
+                break
             if 0xD800 <= code < 0xDC00:  # a surrogate pair needs its second half
                 if i + 12 > n:
                     break
-                low = int(raw[i + 8 : i + 12], 16)
+                low = _hex4(raw[i + 8 : i + 12]) if raw[i + 6 : i + 8] == "\\u" else None
+                if low is None or not 0xDC00 <= low < 0xE000:
+                    out.append("\ufffd")  # a lone surrogate cannot be sent as UTF-8
+                    i += 6
+                    continue
                 out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
                 i += 12
             else:
-                out.append(chr(code))
+                out.append(chr(code) if not 0xDC00 <= code < 0xE000 else "\ufffd")
                 i += 6
         self.pos = i
         text = "".join(out)
@@ -735,16 +742,28 @@ class _InputString:
         """The whole input string (from the parsed JSON when streaming could not follow it)."""
         try:
             value = json.loads(self.raw) if self.raw.strip() else {}
-        except ValueError:
-            return self.sent if self.sent else self.raw
+        except ValueError:  # not JSON: what was decoded, then the rest as written
+            if self.pos is None:
+                return self.raw
+            return _LONE_SURROGATE.sub("\ufffd", self.sent + re.sub(r'"\s*}\s*$', "", self.raw[self.pos :]))
         if isinstance(value, dict):
             inner = value.get(CUSTOM_INPUT)
             if isinstance(inner, str):
-                return inner
+                return _LONE_SURROGATE.sub("\ufffd", inner)
             strings = [v for v in value.values() if isinstance(v, str)]
             if len(value) == 1 and strings:
                 return strings[0]
         return json.dumps(value, ensure_ascii=False)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _hex4(text: str) -> int | None:
+    try:
+        return int(text, 16) if len(text) == 4 else None
+    except ValueError:
+        return None
 
 
 class _Item:
