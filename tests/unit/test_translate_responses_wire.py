@@ -328,8 +328,16 @@ def test_stop_sequences_are_emulated() -> None:
         message = assemble_anthropic_events(events)
         assert message["content"] == [{"type": "text", "text": "keep this ST then "}]
         assert message["stop_reason"] == "stop_sequence" and message["stop_sequence"] == "STOP"
-    events, _ = run(_streamed({**MESSAGE, "content": [{"type": "output_text", "text": "no match here"}]}, split=2), ctx)
-    assert assemble_anthropic_events(events)["content"] == [{"type": "text", "text": "no match here"}]
+    for text in ("no match here", "ST", "ends with STO"):  # held-back text that never became a match
+        for split in (1, 2, 50):
+            two = [{**MESSAGE, "content": [{"type": "output_text", "text": text}]},
+                   {**MESSAGE, "id": "msg_b", "content": [{"type": "output_text", "text": "next"}]}]  # fmt: skip
+            events, _ = run(_streamed(*two, split=split), ctx)
+            check_anthropic_events(events)
+            assert assemble_anthropic_events(events)["content"] == [{"type": "text", "text": text},
+                                                                    {"type": "text", "text": "next"}]  # fmt: skip
+            events, _ = run(response_events(response(two[0])), ctx)
+            assert assemble_anthropic_events(events)["content"] == [{"type": "text", "text": text}]
 
 
 def test_parallel_wrapper_is_unwrapped() -> None:

@@ -534,6 +534,7 @@ class ResponsesToAnthropicStream:
         self._tool_ids: set[str] = set()
         self._refusal = False
         self._hold = ""  # text held back while it may be the start of a stop sequence
+        self._hold_state: _Open | None = None  # the message item that text belongs to
         self._hold_max = max((len(s) for s in ctx.stop_sequences), default=0) - 1
 
     # -- helpers ----------------------------------------------------------------------
@@ -578,9 +579,7 @@ class ResponsesToAnthropicStream:
         state = self._open
         if state is None or state.block is None:
             return
-        if state.kind == "message":
-            self._release_hold(out, final=True)
-        elif state.kind == "reasoning":
+        if state.kind == "reasoning":
             sig = signature if signature is not None else openai_reasoning_signature(None, None)
             out.append(self._delta(state.block, {"type": "signature_delta", "signature": sig}))
         elif state.kind == "function" and not state.json_sent:
@@ -624,16 +623,19 @@ class ResponsesToAnthropicStream:
             return
         keep = min(self._hold_max, len(held))
         self._hold = held[len(held) - keep :] if keep else ""
+        self._hold_state = state if self._hold else None
         self._emit_text(state, held[: len(held) - keep], out)
 
-    def _release_hold(self, out: list[Event], *, final: bool) -> None:
-        if self._hold and self._open is not None:
-            text, self._hold = self._hold, ""
-            state = self._open
-            out.append(self._delta(state.block, {"type": "text_delta", "text": text}))  # type: ignore[arg-type]
+    def _flush_hold(self, out: list[Event]) -> None:
+        """The text held back for a stop sequence that never came: it is the client's after all."""
+        state, text = self._hold_state, self._hold
+        self._hold, self._hold_state = "", None
+        if state is not None and text:
+            self._emit_text(state, text, out)
 
     # -- items ------------------------------------------------------------------------
     def _added(self, index: int, item: dict, out: list[Event]) -> _Open:
+        self._flush_hold(out)
         itype = item.get("type")
         if itype == "reasoning" and self.ctx.thinking:
             state = _Open("reasoning")
@@ -729,6 +731,7 @@ class ResponsesToAnthropicStream:
                         part.get("text") if part.get("type") != "refusal" else part.get("refusal"),
                         out,
                     )
+            self._flush_hold(out)
             if self._open is state:
                 self._close(out)
         elif kind == "reasoning":
@@ -888,6 +891,8 @@ class ResponsesToAnthropicStream:
         out: list[Event] = []
         if not self._started:
             out.append(self._message_start())
+        if self.stop_sequence is None:
+            self._flush_hold(out)
         self._close(out)
         if self.stop_sequence is not None:
             stop = "stop_sequence"
