@@ -458,7 +458,10 @@ async def test_thinking_flags_and_openai_reasoning(client: httpx.AsyncClient) ->
             {"thinking": {"type": "enabled", "budget_tokens": 500}, "max_tokens": 2048},
             "greater than or equal to 1024",
         ),
-        ({"messages": [{"role": "system", "content": "x"}]}, "Input should be 'user' or 'assistant'"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "Input should be 'user', 'assistant' or 'system'"),
+        ({"messages": [{"role": "system", "content": "x"}]}, "cannot be the first message"),
+        ({"messages": [{"role": "user", "content": "x"}, {"role": "system", "content": "y"},
+                       {"role": "user", "content": "z"}]}, "followed by an assistant message"),
         (
             {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "so "}]},
             "trailing whitespace",

@@ -1043,3 +1043,28 @@ def test_tool_name_map_identity_and_roundtrip() -> None:
     # deterministic across requests
     assert ToolNameMap().upstream_name(weird) == up
     assert json.dumps(names.renamed_ids) == "{}"
+
+
+def test_mid_conversation_system_turn_becomes_a_system_message_in_place() -> None:
+    """Issue #16 finding 1: Claude Code's ``role: system`` turn, translated for Chat Completions."""
+    from bytespike.translate import anthropic_request_to_openai
+
+    req = {"model": "m", "max_tokens": 64, "messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "system", "content": [{"type": "text", "text": "Agents: A, B"}]},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "go"}]}
+    for target in ("openai", "deepseek", "ark"):
+        out, _ = anthropic_request_to_openai(req, target=target)
+        assert [m["role"] for m in out["messages"]] == ["user", "system", "assistant", "user"]
+        assert out["messages"][1]["content"] == "Agents: A, B"
+
+
+def test_mid_conversation_system_turn_becomes_gemini_user_context() -> None:
+    from bytespike.translate import anthropic_request_to_gemini
+
+    req = {"model": "gemini-3.8-flash", "max_tokens": 64, "messages": [
+        {"role": "user", "content": "hi"}, {"role": "system", "content": "Agents: A, B"}]}
+    body, _ = anthropic_request_to_gemini(req)
+    assert body["contents"] == [{"role": "user", "parts": [
+        {"text": "hi"}, {"text": "<system-reminder>\nAgents: A, B\n</system-reminder>"}]}]

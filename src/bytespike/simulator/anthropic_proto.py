@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
+from bytespike.simulator.mid_conversation import check_system_turn
 from bytespike.simulator.reply import (
     ReplyPlan,
     SimRequest,
@@ -271,8 +272,11 @@ def validate(body: dict[str, Any], *, count_only: bool = False) -> None:
         if not isinstance(message, dict):
             raise _bad(f"messages.{i}: Input should be a valid dictionary")
         role = message.get("role")
+        if role == "system":
+            check_system_turn(model, messages, i)
+            continue
         if role not in ("user", "assistant"):
-            raise _bad(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+            raise _bad(f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'")
         if turns and turns[-1][0] == role:
             turns[-1][1].append(i)
         else:

@@ -83,3 +83,29 @@ def upstream_arguments_to_input(arguments: Any) -> dict:
 def dump_arguments(value: Any) -> str:
     """``input`` object → OpenAI ``arguments`` string (UTF-8 kept, as OpenAI sends it)."""
     return json.dumps(value if value is not None else {}, ensure_ascii=False)
+
+
+def mid_conversation_system_text(msg: dict, i: int) -> str:
+    """The text of an Anthropic mid-conversation ``role: "system"`` turn (string or text blocks).
+
+    Anthropic accepts these turns (Claude Code sends them); providers without one get the text
+    translated into what they accept (docs/MAPPING.md). Non-text blocks are refused in
+    Anthropic's own wording, as Anthropic itself refuses them.
+    """
+    content = msg.get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise TranslationError("content must be a string or an array of blocks", f"messages.{i}.content")
+    texts: list[str] = []
+    for j, block in enumerate(content):
+        if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
+            raise TranslationError("system messages may only contain text blocks", f"messages.{i}.content.{j}")
+        texts.append(block["text"])
+    return "\n\n".join(t for t in texts if t)
+
+
+def system_reminder(text: str) -> str:
+    """A mid-conversation system turn as user-visible context, the way Claude Code itself falls
+    back when an upstream refuses ``role: "system"`` (a ``<system-reminder>`` body)."""
+    return f"<system-reminder>\n{text}\n</system-reminder>"

@@ -35,6 +35,7 @@ from typing import Any
 
 from bytespike.errors import Kind
 
+from .content import mid_conversation_system_text, system_reminder
 from .errors import TranslationError
 from .errors_map import gemini_error
 from .invariants import assemble_anthropic_events
@@ -707,6 +708,12 @@ def anthropic_request_to_gemini(req: dict, *, thinking_style: str = "level") -> 
                         tool_names[b["id"]] = ctx.names.upstream_name(_s(b.get("name")) or "unknown_tool")
             parts = _assistant_parts(msg, i, ctx, tool_names)
             grole = "model"
+        elif role == "system":
+            # Gemini has one systemInstruction and no system turn: the mid-conversation turn
+            # becomes user context at its position, as Claude Code's own fallback sends it.
+            text = mid_conversation_system_text(msg, i)
+            parts = [{"text": system_reminder(text)}] if text else []
+            grole = "user"
         else:
             raise TranslationError(f"message role {role!r} is not supported", _param(i, "role"))
         if not parts:

@@ -13,6 +13,7 @@ from .content import (
     b64_to_text,
     data_uri,
     dump_arguments,
+    mid_conversation_system_text,
     parse_data_uri,
     parse_tool_arguments,
 )
@@ -948,6 +949,11 @@ def anthropic_request_to_openai(req: dict, *, target: str = "openai") -> tuple[d
             converted = _anthropic_assistant_to_openai(msg, i, names, target)
             if converted is not None:
                 messages.append(converted)
+        elif role == "system":
+            # A mid-conversation system turn: Chat Completions takes system messages anywhere.
+            text = mid_conversation_system_text(msg, i)
+            if text:
+                messages.append({"role": "system", "content": text})
         else:
             raise TranslationError(f"message role {role!r} is not supported", _param(i, "role"))
 

@@ -150,7 +150,11 @@ ContentBlock = Annotated[
 
 
 class Message(Strict):
-    role: Literal["user", "assistant"]
+    """A turn. ``system`` is Anthropic's mid-conversation system message (Claude Code sends it
+    with the ``mid-conversation-system-2026-04-07`` beta): the gateway is never stricter than the
+    upstream, so Claude gets it as sent and other providers get it translated (docs/MAPPING.md)."""
+
+    role: Literal["user", "assistant", "system"]
     content: StrictStr | list[ContentBlock]
 
 
