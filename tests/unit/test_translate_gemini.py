@@ -414,28 +414,45 @@ def test_sequential_call_without_summary_uses_a_signature_only_block_and_keeps_g
     assert part["thoughtSignature"] == resp["candidates"][0]["content"]["parts"][0]["thoughtSignature"]
 
 
-def test_text_signature_round_trips_non_stream_and_stream() -> None:
+def test_trailing_text_signature_never_ends_the_message_on_an_empty_block() -> None:
+    """Issue #16 finding 2: Claude Code shows the last block; a message that ended on a
+    signature-only thinking block after the text printed nothing. Gemini validates only
+    function-call signatures, so the final text's signature is dropped, stream and non-stream alike."""
     resp = fixture("generate_content_text.json")
     _, ctx = anthropic_request_to_gemini(base_request())
     msg = gemini_response_to_anthropic(resp, model=MODEL, ctx=ctx)
-    assert [b["type"] for b in msg["content"]] == ["text", "thinking"]  # signature block right after its text
-    replayed = replay(msg["content"])
-    assert replayed["parts"] == [
-        {"text": "1+1 equals 2.", "thoughtSignature": resp["candidates"][0]["content"]["parts"][0]["thoughtSignature"]}
-    ]
+    assert [b["type"] for b in msg["content"]] == ["text"]
+    assert replay(msg["content"])["parts"] == [{"text": "1+1 equals 2."}]
 
     chunks = sse_chunks("stream_text_thoughts.sse")
     _, ctx = anthropic_request_to_gemini(base_request())
     events = run_stream(chunks, ctx)
     message = assemble_anthropic_events(events)
-    assert [b["type"] for b in message["content"]] == ["thinking", "text", "thinking"]
+    assert [b["type"] for b in message["content"]] == ["thinking", "text"]
     assert message["content"][0]["thinking"] == "**Weighing the request**\n\nSimple question; answer briefly."
     assert message["content"][1]["text"] == "Occam's razor favours the simplest explanation."
     deltas = [d["delta"]["type"] for n, d in events if n == "content_block_delta"]
     assert "thinking_delta" in deltas and "text_delta" in deltas  # litellm #25561: real deltas, not whole blocks
-    replayed = replay(message["content"])
-    sig = chunks[-1]["candidates"][0]["content"]["parts"][0]["thoughtSignature"]
-    assert replayed["parts"] == [{"text": "Occam's razor favours the simplest explanation.", "thoughtSignature": sig}]
+    assert replay(message["content"])["parts"] == [{"text": "Occam's razor favours the simplest explanation."}]
+
+
+def test_text_signature_before_a_function_call_rides_on_the_call_signature_block() -> None:
+    """A signed text followed by a call: the text's signature is kept, on the block before the call."""
+    text_sig, call_sig = "c2lnLXRleHQ=", "c2lnLWNhbGw="
+    chunks = [
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": "Let me look."}]}, "index": 0}]},
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": "", "thoughtSignature": text_sig}]},
+                         "index": 0}]},
+        {"candidates": [{"content": {"role": "model", "parts": [
+            {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": call_sig}]},
+            "finishReason": "STOP", "index": 0}], "responseId": "r1"},
+    ]
+    _, ctx = anthropic_request_to_gemini(base_request())
+    message = assemble_anthropic_events(run_stream(chunks, ctx))
+    assert [b["type"] for b in message["content"]] == ["text", "thinking", "tool_use"]
+    parts = replay(message["content"])["parts"]
+    assert parts[0] == {"text": "Let me look.", "thoughtSignature": text_sig}
+    assert parts[-1]["functionCall"]["name"] == "get_weather" and parts[-1]["thoughtSignature"] == call_sig
 
 
 def test_stream_and_non_stream_give_the_same_ids_and_replay() -> None:
@@ -533,12 +550,12 @@ def test_thought_part_signature_and_empty_part_signature() -> None:
     }  # fmt: skip
     _, ctx = anthropic_request_to_gemini(base_request())
     msg = gemini_response_to_anthropic(resp, model=MODEL, ctx=ctx)
-    assert [b["type"] for b in msg["content"]] == ["thinking", "tool_use", "thinking"]
+    # The trailing empty part's signature would need a block after the answer: dropped (issue #16).
+    assert [b["type"] for b in msg["content"]] == ["thinking", "tool_use"]
     replayed = replay(msg["content"], style="budget")
     assert replayed["parts"] == [
         {"text": "pondering", "thought": True, "thoughtSignature": "SIG_THOUGHT"},
         {"functionCall": {"name": "get_current_temperature", "args": {"location": "Paris"}}},
-        {"text": "", "thoughtSignature": "SIG_EMPTY"},
     ]
 
 
@@ -566,13 +583,11 @@ def test_text_signature_carried_on_the_summary_is_not_overwritten_by_a_later_emp
         msg = assemble_anthropic_events(run_stream(chunks, ctx))
     else:
         msg = gemini_response_to_anthropic(resp, model=MODEL, ctx=ctx)
-    assert [b["type"] for b in msg["content"]] == ["thinking", "text", "thinking"]
+    # EM10000 is a trailing text signature: dropped rather than put on a block after the answer.
+    assert [b["type"] for b in msg["content"]] == ["thinking", "text"]
     assert msg["content"][1]["text"] == "AA"
     replayed = replay(msg["content"], style="budget")
-    assert replayed["parts"] == [
-        {"text": "AA", "thoughtSignature": "TX00000"},
-        {"text": "", "thoughtSignature": "EM10000"},
-    ]
+    assert replayed["parts"] == [{"text": "AA", "thoughtSignature": "TX00000"}]
 
 
 # ----------------------------------------------------------------------------- responses

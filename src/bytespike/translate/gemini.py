@@ -919,6 +919,10 @@ class GeminiToAnthropicStream:
         self._text_signed = False  # the open text block has a signature (``_text_sig`` or carried ahead)
         self._tool_count = 0
         self._ids: set[str] = set()
+        # Text signatures wait for the next block instead of getting a block of their own right
+        # after the text: a message must never end on a signature-only thinking block (clients
+        # such as Claude Code show the last block, and would show nothing). See ``finish``.
+        self._pending: list[tuple[str, str]] = []
 
     # -- helpers ----------------------------------------------------------------------
     def _message_start(self) -> Event:
@@ -981,14 +985,21 @@ class GeminiToAnthropicStream:
         else:
             self._stop(out, index)
             self._text_signed = False
-            if self._text_sig is not None:  # the text's signature rides on a block right after it
-                self._sig_block([(f"x:{self._text_count - 1}", self._text_sig)], out)
+            if self._text_sig is not None:  # the text's signature rides on the next block
+                self._pending.append((f"x:{self._text_count - 1}", self._text_sig))
                 self._text_sig = None
 
     def _sig_block(self, pairs: list[tuple[str, str]], out: list[Event]) -> None:
+        """A signature-only thinking block (with any text signatures still waiting)."""
+        pairs, self._pending = [*self._pending, *pairs], []
         index = self._start(out, dict(_THINKING_START), None)
         out.append(self._delta(index, {"type": "signature_delta", "signature": self._signature(pairs)}))
         self._stop(out, index)
+
+    def _flush_pending(self, out: list[Event]) -> None:
+        """Before a text or tool_use block: waiting text signatures get their block here."""
+        if self._pending:
+            self._sig_block([], out)
 
     def _tool_id(self, upstream_id: Any) -> str:
         n = self._tool_count
@@ -1007,6 +1018,7 @@ class GeminiToAnthropicStream:
         if self._open_kind != "thinking":
             self._close(out)
             self._start(out, dict(_THINKING_START), "thinking")
+            self._pairs, self._pending = self._pending, []
         text = part.get("text")
         if isinstance(text, str) and text:
             out.append(self._delta(self._open, {"type": "thinking_delta", "thinking": text}))  # type: ignore[arg-type]
@@ -1020,7 +1032,7 @@ class GeminiToAnthropicStream:
         if sig and self._open_kind == "text" and self._text_signed:
             self._close(out)
             if not text:
-                self._sig_block([("e", sig)], out)
+                self._pending.append(("e", sig))
                 return
         if text:
             if self._open_kind != "text":
@@ -1030,6 +1042,7 @@ class GeminiToAnthropicStream:
                     self._pairs.append((f"x:{self._text_count}", sig))
                     sig, carried = None, True
                 self._close(out)
+                self._flush_pending(out)
                 self._start(out, dict(_TEXT_START), "text")
                 self._text_count += 1
                 self._text_signed = carried
@@ -1045,7 +1058,7 @@ class GeminiToAnthropicStream:
             elif self._open_kind == "thinking":
                 self._pairs.append(("e", sig))
             else:
-                self._sig_block([("e", sig)], out)
+                self._pending.append(("e", sig))
 
     def _function_call(self, fc: dict, sig: str | None, out: list[Event]) -> None:
         tid = self._tool_id(fc.get("id"))
@@ -1053,10 +1066,13 @@ class GeminiToAnthropicStream:
             if sig:
                 self._pairs.append((f"c:{tid}", sig))
             self._close(out)
+            self._flush_pending(out)
         else:
             self._close(out)
             if sig:
                 self._sig_block([(f"c:{tid}", sig)], out)
+            else:
+                self._flush_pending(out)
         name = fc.get("name") if isinstance(fc.get("name"), str) and fc.get("name") else "unknown_tool"
         args = fc.get("args")
         if args is None:
@@ -1095,7 +1111,7 @@ class GeminiToAnthropicStream:
                 self._pairs.append(("e", sig))
             else:
                 self._close(out)
-                self._sig_block([("e", sig)], out)
+                self._pending.append(("e", sig))
 
     # -- public -----------------------------------------------------------------------
     def feed(self, chunk: dict) -> list[Event]:
@@ -1137,6 +1153,11 @@ class GeminiToAnthropicStream:
         if not self._started:
             out.append(self._message_start())
         self._close(out)
+        if self._pending:
+            # Signatures of the final text: no block may follow the answer, and Gemini validates
+            # only function-call signatures, so these are dropped (docs/MAPPING.md).
+            self.warnings.append(f"dropped {len(self._pending)} trailing text signature(s)")
+            self._pending = []
         if self.finish_reason in NO_EQUIVALENT_FINISH:
             self.warnings.append(f"finishReason {self.finish_reason} has no Anthropic equivalent (end_turn)")
         stop = gemini_finish_to_anthropic(
