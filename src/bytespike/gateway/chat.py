@@ -42,6 +42,7 @@ from bytespike.translate import (
     anthropic_response_to_openai,
     openai_request_to_anthropic,
     openai_usage_to_anthropic,
+    restore_deepseek_reasoning,
 )
 from bytespike.wire.anthropic import first_error
 from bytespike.wire.openai import ChatRequest
@@ -117,9 +118,12 @@ async def chat_completions(request: Request) -> Response:
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
                     reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at,
                     request=request)
-        wire = catalog().provider_of(model).wire
-        if wire == "openai":
+        provider = catalog().provider_of(model)
+        if provider.wire == "openai":
+            if provider.name == "deepseek":  # clients that do not echo reasoning_content (issue #16)
+                body = restore_deepseek_reasoning(body)
             return await _passthrough(call, body)
+        wire = provider.wire
         if wire == "anthropic":
             return await _via_claude(request, call, body, max_out)
         from bytespike.gateway.gemini_lane import chat_via_gemini  # issue #4

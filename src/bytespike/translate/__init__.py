@@ -33,6 +33,7 @@ from .requests import (
     TARGETS,
     anthropic_request_to_openai,
     openai_request_to_anthropic,
+    restore_deepseek_reasoning,
 )
 from .responses import anthropic_response_to_openai, openai_response_to_anthropic
 from .responses_common import anthropic_usage_to_responses, responses_usage_to_anthropic
@@ -105,6 +106,7 @@ __all__ = [
     "responses_request_to_anthropic",
     "responses_to_anthropic",
     "responses_usage_to_anthropic",
+    "restore_deepseek_reasoning",
     "safe_tool_id",
     "safe_tool_name",
     "signature_origin",

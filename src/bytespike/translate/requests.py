@@ -1050,3 +1050,25 @@ def anthropic_request_to_openai(req: dict, *, target: str = "openai") -> tuple[d
         elif ttype == "disabled":
             out["thinking"] = {"type": "disabled"}
     return out, names
+
+
+def restore_deepseek_reasoning(req: dict) -> dict:
+    """An OpenAI-surface request for DeepSeek, with ``reasoning_content`` on every assistant
+    tool-call turn that lacks it (``""``; what the Anthropic surface sends too).
+
+    DeepSeek 400s ("Missing `reasoning_content` field in the assistant message") on a tool-call
+    turn without it while thinking is on (its default); most OpenAI clients never echo the
+    field. Returns ``req`` itself when nothing is missing, else a copy (the input is not mutated).
+    """
+    messages = req.get("messages")
+    if not isinstance(messages, list):
+        return req
+    missing = [i for i, m in enumerate(messages)
+               if isinstance(m, dict) and m.get("role") == "assistant" and m.get("tool_calls")
+               and not isinstance(m.get("reasoning_content"), str)]
+    if not missing:
+        return req
+    patched = list(messages)
+    for i in missing:
+        patched[i] = {**messages[i], "reasoning_content": ""}
+    return {**req, "messages": patched}
