@@ -75,6 +75,7 @@ class UsageQuery(_Body):
     member_id: str | None = Field(default=None, pattern=MEMBER_ID)
     key_id: str | None = Field(default=None, pattern=KEY_ID)
     model: str | None = Field(default=None, max_length=200)
+    session_id: str | None = Field(default=None, max_length=128)
     group_by: str | None = Field(default=None, max_length=100)
     format: Literal["json", "csv"] | None = None
     limit: int = Field(default=1000, ge=1, le=10_000)

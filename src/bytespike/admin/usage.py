@@ -33,9 +33,11 @@ TOKEN_FIELDS = {
     "cache_write_1h_tokens": "cache_creation_1h_input_tokens",
     "cache_read_tokens": "cache_read_input_tokens",
 }
-ROW_COLUMNS = ["time", "request_id", "key_id", "member_id", "model", "modality", "status", "outcome", "credits",
+ROW_COLUMNS = ["time", "request_id", "key_id", "member_id", "session_id", "model", "modality", "status", "outcome",
+               "credits",
                "hold", *TOKEN_FIELDS, "other_usage"]
-GROUPS = {"member": "member_id", "model": "model", "day": "day", "key": "key_id", "modality": "modality"}
+GROUPS = {"member": "member_id", "model": "model", "day": "day", "key": "key_id", "modality": "modality",
+          "session": "session_id"}
 DEFAULT_GROUPS = ("member", "model", "day")
 SUM_COLUMNS = ["requests", "succeeded", "failed", "credits", *TOKEN_FIELDS]
 
@@ -50,6 +52,7 @@ class Scope:
     key_id: str | None = None
     member_id: str | None = None
     model: str | None = None
+    session_id: str | None = None
 
 
 def scope_for(p: Principal, q: UsageQuery, today: date | None = None) -> Scope:
@@ -68,7 +71,7 @@ def scope_for(p: Principal, q: UsageQuery, today: date | None = None) -> Scope:
         if key_id not in (None, p.key_id):
             raise GatewayError(Kind.NOT_FOUND, f"No key '{key_id}'.")
         key_id = p.key_id
-    return Scope(org, start, end, key_id, q.member_id, q.model)
+    return Scope(org, start, end, key_id, q.member_id, q.model, q.session_id)
 
 
 def check_org(client: Any, p: Principal, org_id: str) -> None:
@@ -118,6 +121,10 @@ def _query_kwargs(scope: Scope) -> dict[str, Any]:
         filters.append("#model = :model")
         names["#model"] = "model"
         values[":model"] = s(scope.model)
+    if scope.session_id:
+        filters.append("#session = :session")
+        names["#session"] = "session_id"
+        values[":session"] = s(scope.session_id)
     kwargs: dict[str, Any] = {"TableName": settings().usage_table, "KeyConditionExpression": cond,
                               "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
     if scope.key_id:
@@ -137,6 +144,7 @@ def row_view(item: dict[str, Any]) -> dict[str, Any]:
         "request_id": d.get("request_id"),
         "key_id": d.get("key_id"),
         "member_id": d.get("member_id"),
+        "session_id": d.get("session_id"),
         "model": d.get("model"),
         "modality": d.get("modality", "chat"),
         "status": d.get("state"),

@@ -129,8 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--member")
     p.add_argument("--key", dest="key_id")
     p.add_argument("--model")
+    p.add_argument("--session", dest="session_id", help="one client session (e.g. Claude Code's session id)")
     p.add_argument("--summary", action="store_true", help="aggregate (default groups: member,model,day)")
-    p.add_argument("--group-by", help="comma-separated subset of member,model,day,key,modality (implies --summary)")
+    p.add_argument("--group-by",
+                   help="comma-separated subset of member,model,day,key,modality,session (implies --summary)")
     p.add_argument("--limit", type=int, help="at most this many rows")
     return parser
 
@@ -193,7 +195,8 @@ def _run(args: argparse.Namespace, client: Any) -> None:
     elif args.command == "usage":
         query = parse(UsageQuery, {k: v for k, v in {"org_id": args.org, "start": args.start, "end": args.end,
                                                      "member_id": args.member, "key_id": args.key_id,
-                                                     "model": args.model, "group_by": args.group_by}.items() if v})
+                                                     "model": args.model, "session_id": args.session_id,
+                                                     "group_by": args.group_by}.items() if v})
         admin_usage.check_org(client, op, args.org)
         scope = admin_usage.scope_for(op, query)
         rows = admin_usage.all_rows(client, scope)

@@ -29,6 +29,7 @@ from bytespike.gateway.pipeline import (
     read_json,
     relay,
     request_id_for,
+    session_id_of,
 )
 from bytespike.gateway.streams import AnthropicToOpenAI, OpenAIPassthrough, dumps_bytes
 from bytespike.http import access
@@ -117,7 +118,7 @@ async def chat_completions(request: Request) -> Response:
         request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
                     reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at,
-                    request=request)
+                    request=request, session_id=session_id_of(request.headers))
         provider = catalog().provider_of(model)
         if provider.wire == "openai":
             if provider.name == "deepseek":  # clients that do not echo reasoning_content (issue #16)

@@ -29,6 +29,7 @@ from bytespike.gateway.pipeline import (
     read_json,
     relay,
     request_id_for,
+    session_id_of,
 )
 from bytespike.http import access
 from bytespike.http.render import error_response, json_response, parse_json_object, read_body
@@ -81,7 +82,7 @@ async def create_message(request: Request) -> Response:
         request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
         call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
                     reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at,
-                    request=request)
+                    request=request, session_id=session_id_of(request.headers))
         wire = catalog().provider_of(model).wire
         if wire == "openai":
             return await messages_via_openai(request, call, body, input_tokens)

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -71,6 +72,7 @@ class Call:
     request: Request | None = field(default=None, repr=False)  # the client's connection, watched for a hang-up
     aborted: bool = False  # the client hung up before its answer was sent
     claimed: bool = False  # the hold overlaps the upstream call on credits the budget view counted (budget.claim)
+    session_id: str | None = None  # the client's session id header, recorded on the usage row
 
     def hold_record(self, modality: str = "chat") -> ledger.Hold:
         """The hold, charging the key's own quota and every limited ancestor's (hierarchical quotas)."""
@@ -91,6 +93,7 @@ class Call:
             amount=self.hold,
             quotas=tuple(quotas),
             modality=modality,
+            session_id=self.session_id,
         )
 
 
@@ -106,6 +109,21 @@ def request_id_for(key: KeyRecord, idempotency_key: str | None) -> tuple[str, bo
         raise GatewayError(Kind.INVALID_REQUEST, "Idempotency-Key is longer than 256 characters.", param="Idempotency-Key")
     h = hashlib.sha256(f"{key.digest}\n{idempotency_key}".encode()).hexdigest()[:24]
     return f"req_idem_{h}", True
+
+
+# Headers naming the client's session; the first present wins. Claude Code sends its session id on
+# every request, so a team can read cost per coding session from the usage API.
+SESSION_HEADERS = ("x-claude-code-session-id", "x-session-id")
+_SESSION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def session_id_of(headers: Any) -> str | None:
+    """The client's session id, or None (an unusable value is ignored, never refused)."""
+    for name in SESSION_HEADERS:
+        value = headers.get(name)
+        if value and _SESSION_ID.match(value):
+            return str(value)
+    return None
 
 
 class Upstream(Protocol):

@@ -529,6 +529,7 @@ def _operations() -> tuple[Operation, ...]:
         _ORG_QUERY, _query("start", string(format="date")), _query("end", string(format="date")),
         _query("member_id", string(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")),
         _query("key_id", string(pattern=r"^key_[A-Za-z0-9_]{1,64}$")), _query("model", string(maxLength=200)),
+        _query("session_id", string(maxLength=128)),
         _query("format", {"enum": ["json", "csv"]}), _query("limit", integer(minimum=1, maximum=10_000)),
         _query("cursor", string(maxLength=2000)),
     )

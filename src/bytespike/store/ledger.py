@@ -76,6 +76,7 @@ class Hold:
     amount: int
     quotas: tuple[QuotaCharge, ...] = ()
     modality: str = "chat"
+    session_id: str | None = None  # the client's session (X-Claude-Code-Session-Id): cost per coding session
 
     @property
     def counters(self) -> list[QuotaCharge]:
@@ -125,6 +126,7 @@ def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str,
                         "open_shard": shard_of(h.reservation_id, cfg.reservation_shards),
                         "quota_counters": [[q.member_id, q.period] for q in counters] or None,
                         "hold_token": token,
+                        "session_id": h.session_id,
                     }
                 ),
                 "ConditionExpression": "attribute_not_exists(id)",
@@ -336,6 +338,7 @@ def release(client: Any, res: dict[str, Any], now: float | None = None) -> bool:
                         "provider": res.get("provider"),
                         "modality": res.get("modality", "chat"),
                         "surface": res.get("surface"),
+                        "session_id": res.get("session_id"),
                         "state": res["state"],
                         "outcome": res.get("outcome"),
                         "credits": cost,
@@ -495,6 +498,7 @@ def request_view(res: dict[str, Any]) -> dict[str, Any]:
         "modality": res.get("modality", "chat"),
         "key_id": res.get("key_id"),
         "member_id": res.get("member_id"),
+        "session_id": res.get("session_id"),
         "state": res["state"],
         "outcome": res.get("outcome"),
         "hold": res["hold"],
