@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
 from bytespike.simulator.mid_conversation import check_system_turn
+from bytespike.simulator.replay import replay_response
 from bytespike.simulator.reply import (
     ReplyPlan,
     SimRequest,
@@ -35,6 +36,7 @@ from bytespike.simulator.reply import (
     verify_thinking,
 )
 from bytespike.simulator.state import PrefixCache, SimState
+from bytespike.simulator.timing import anthropic_chunk, nonstream_wait_ms, paced
 from bytespike.simulator.tokens import (
     IMAGE_TOKENS,
     MESSAGE_OVERHEAD,
@@ -762,6 +764,11 @@ class AnthropicSimulator:
         except SimError as exc:
             return self._error(exc.status, request_id, exc.message, exc.etype)
         stream = body.get("stream") is True
+        if d.replay:
+            try:
+                return replay_response(d.replay, "anthropic", stream=stream, source=d.replay_source)
+            except SimError as exc:
+                return self._error(exc.status, request_id, exc.message, exc.etype)
         if not stream and d.error_after is not None:
             return self._error(529, request_id, "Overloaded", "overloaded_error")
         model = body["model"]
@@ -775,8 +782,9 @@ class AnthropicSimulator:
         if stream:
             error_frame = _sse("error", error_body(529, "Overloaded", request_id, "overloaded_error"))
             frames = stream_frames(plan, msg_id, model, usage)
-            return StreamResponse(drive_stream(frames, d, error_frame), headers)
-        await sleep_ms(d.first_token_ms + d.interval_ms * max(0, plan.delta_count - 1))
+            return StreamResponse(paced(drive_stream(frames, d, error_frame), d, anthropic_chunk, _PING), headers)
+        await sleep_ms(d.first_token_ms + d.interval_ms * max(0, plan.delta_count - 1)
+                       + nonstream_wait_ms(d, sum(len(split_fragments(c.arguments)) for c in plan.tool_calls)))
         return json_response(200, render_message(plan, msg_id, model, usage), headers)
 
     async def count_tokens(self, request: Request) -> Response:

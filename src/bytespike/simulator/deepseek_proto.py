@@ -94,6 +94,7 @@ class DeepSeekSimulator(OpenAISimulator):
     """The OpenAI Chat Completions surface, speaking DeepSeek's dialect."""
 
     namespace = "deepseek"
+    KEEPALIVE = _KEEP_ALIVE.data  # DeepSeek's own ``: keep-alive`` while it thinks (timing.py)
 
     def _choices(self, body: dict[str, Any]) -> int:
         """DeepSeek's API documents no ``n``: it answers one choice (the gateway still holds for ``n``)."""

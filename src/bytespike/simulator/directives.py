@@ -29,11 +29,33 @@ Keys (all optional):
 * ``text=W``            reply text is W repeated ``words`` (default 8) times.
 * ``oversize=N``        reply text of N bytes (still capped by max_tokens; 1 KiB deltas).
 * ``tools=N``           N parallel tool calls (cycling through the request's tools).
+* ``tool=NAME``         call only the request's tool NAME (with ``tools=N``; how client tests pick
+                        a real tool of a real client, e.g. Claude Code's ``Read``).
+* ``tool_input=B64``    the call's arguments: base64url of a JSON object (default: an example
+                        built from the tool's schema).
 * ``think``             produce thinking / ``reasoning_content`` even when not requested.
 * ``stop=R``            force the stop reason (``max_tokens``, ``stop_sequence``, ``refusal``,
                         ``end_turn``, ``tool_use``…; OpenAI maps to length/stop/content_filter…).
 * ``cached=N``          report N cached prompt tokens (OpenAI ``cached_tokens``; Anthropic
                         ``cache_read_input_tokens``).
+
+Real-world timing (``simulator/timing.py``; production lengths are minutes, tests shorten them):
+
+* ``think_ms=N``        stream: headers and the head at once, then N ms of silence before the first
+                        content, as a reasoning model thinks (non-streaming: added to the wait).
+* ``tool_arg_ms=N``     stream: N ms before each tool-argument fragment (slow argument streams).
+* ``ping_ms=N``         during any such pause the upstream sends its own keep-alive every N ms, where
+                        the provider does (Anthropic ``event: ping``, DeepSeek ``: keep-alive``).
+* ``timing=realistic``  production-length defaults for the three: think 90 s, tool arguments 400 ms
+                        a fragment, pings every 15 s (explicit keys override).
+
+Recorded traffic (``simulator/replay.py``):
+
+* ``replay=DIR/NAME``   answer with a recording of the real provider (``tests/fixtures/recorded/upstream``,
+                        or ``BYTESPIKE_SIM_RECORDINGS``): ``NAME.chunks.txt`` for a stream, ``NAME.json``
+                        (or the chunks accumulated) otherwise; an error recording is sent with its status.
+* ``replay_source=chunks``  non-streaming: build the body from the stream's chunks even when a
+                        ``.json`` exists (so stream and non-stream carry the same content).
 """
 
 from __future__ import annotations
@@ -46,8 +68,9 @@ DIRECTIVE_RE = re.compile(r"\[\[sim(?:\s+([^\[\]]*?))?\s*\]\]")
 _INT_KEYS = frozenset(
     {"status", "fail_times", "error_after", "drop_after", "deltas", "words", "tools", "oversize", "cached"}
 )
-_MS_KEYS = frozenset({"delay_ms", "first_token_ms", "interval_ms"})
-_STR_KEYS = frozenset({"retry_after", "error_body", "stop", "text"})
+_MS_KEYS = frozenset({"delay_ms", "first_token_ms", "interval_ms", "think_ms", "tool_arg_ms", "ping_ms"})
+_STR_KEYS = frozenset({"retry_after", "error_body", "stop", "text", "tool", "tool_input", "timing", "replay",
+                       "replay_source"})
 _FLAG_KEYS = frozenset({"think"})
 
 
@@ -73,6 +96,14 @@ class Directives:
     text: str | None = None
     oversize: int | None = None
     cached: int | None = None
+    tool: str | None = None
+    tool_input: str | None = None
+    think_ms: float | None = None
+    tool_arg_ms: float | None = None
+    ping_ms: float | None = None
+    timing: str | None = None
+    replay: str | None = None
+    replay_source: str | None = None
     unknown: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -48,6 +48,7 @@ from starlette.routing import BaseRoute, Route
 
 from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
+from bytespike.simulator.replay import replay_response
 from bytespike.simulator.reply import (
     SIGNATURE_SECRET,
     ReplyPlan,
@@ -59,12 +60,14 @@ from bytespike.simulator.reply import (
     plan_reply,
 )
 from bytespike.simulator.state import PrefixCache, SimState
+from bytespike.simulator.timing import gemini_chunk, nonstream_wait_ms, paced
 from bytespike.simulator.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD, canonical_json, tokens
 from bytespike.simulator.wire import (
     INVALID_JSON,
     Frame,
     FrameKind,
     RawResponse,
+    SimError,
     StreamResponse,
     drive_stream,
     dumps,
@@ -714,6 +717,11 @@ class GeminiSimulator:
         except GeminiError as exc:
             return self._error(exc.status, exc.message, exc.details)
         sse = stream and request.query_params.get("alt") == "sse"
+        if d.replay:
+            try:
+                return replay_response(d.replay, "gemini", stream=sse, source=d.replay_source)
+            except SimError as exc:
+                return self._error(exc.status, exc.message)
         if not sse and d.error_after is not None:
             return self._error(500)
         finish = None
@@ -734,8 +742,9 @@ class GeminiSimulator:
         response_id = _response_id()
         if sse:
             frames = stream_frames(rendered, model, response_id, prompt, cached, plan)
-            return StreamResponse(drive_stream(frames, d, MID_STREAM_ERROR), [])
-        await sleep_ms(d.first_token_ms + d.interval_ms * max(0, plan.delta_count - 1))
+            return StreamResponse(paced(drive_stream(frames, d, MID_STREAM_ERROR), d, gemini_chunk, None), [])
+        await sleep_ms(d.first_token_ms + d.interval_ms * max(0, plan.delta_count - 1)
+                       + nonstream_wait_ms(d, len(plan.tool_calls)))
         usage = usage_metadata(prompt, cached, plan)
         if stream:  # streamGenerateContent without alt=sse: one JSON array of the chunks
             chunks = [

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
+from bytespike.simulator.replay import replay_response
 from bytespike.simulator.reply import (
     ReplyPlan,
     SimRequest,
@@ -32,6 +33,7 @@ from bytespike.simulator.reply import (
     split_fragments,
 )
 from bytespike.simulator.state import PrefixCache, SimState
+from bytespike.simulator.timing import nonstream_wait_ms, openai_chunk, paced
 from bytespike.simulator.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD, canonical_json, tokens
 from bytespike.simulator.wire import (
     INVALID_JSON,
@@ -582,6 +584,7 @@ class OpenAISimulator:
     """Route handlers for the OpenAI Chat Completions surface."""
 
     namespace = "openai"
+    KEEPALIVE: bytes | None = None  # OpenAI sends nothing while a model thinks (timing.py)
 
     def __init__(self, state: SimState) -> None:
         self.state = state
@@ -722,6 +725,11 @@ class OpenAISimulator:
         except SimError as exc:
             return self._error(exc.status, request_id, exc.message, exc.etype, exc.param, exc.code)
         stream = body.get("stream") is True
+        if d.replay:
+            try:
+                return replay_response(d.replay, "openai", stream=stream, source=d.replay_source)
+            except SimError as exc:
+                return self._error(exc.status, request_id, exc.message, exc.etype, exc.param, exc.code)
         if not stream and d.error_after is not None:
             return self._late_failure(request_id)
         model = body["model"]
@@ -738,8 +746,10 @@ class OpenAISimulator:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
             frames = stream_choices(self._frames(plan, completion_id, model, created, usage, include_usage), choices)
-            return StreamResponse(drive_stream(frames, d, self._mid_stream_error(request_id)), headers)
-        await sleep_ms(d.first_token_ms + d.interval_ms * max(0, plan.delta_count - 1))
+            return StreamResponse(paced(drive_stream(frames, d, self._mid_stream_error(request_id)), d, openai_chunk,
+                                        self.KEEPALIVE), headers)
+        await sleep_ms(d.first_token_ms + d.interval_ms * max(0, plan.delta_count - 1)
+                       + nonstream_wait_ms(d, len(plan.tool_calls)))
         document = completion_choices(self._render(plan, completion_id, model, created, usage), choices)
         return json_response(200, document, headers)
 

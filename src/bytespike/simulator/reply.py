@@ -212,6 +212,9 @@ def _plan_tool_calls(req: SimRequest, seed: bytes) -> list[PlannedToolCall]:
     candidates = req.tools
     if req.forced_tool is not None:
         candidates = [t for t in req.tools if t.name == req.forced_tool] or req.tools
+    elif req.directives.tool is not None:
+        candidates = [t for t in req.tools if t.name == req.directives.tool] or req.tools
+    chosen_input = _directive_input(req.directives.tool_input)
     count = req.directives.tools
     if count is None:
         count = 1 if req.tool_mode in ("any", "tool") else 0
@@ -220,12 +223,23 @@ def _plan_tool_calls(req: SimRequest, seed: bytes) -> list[PlannedToolCall]:
     calls: list[PlannedToolCall] = []
     for i in range(max(0, count)):
         tool = candidates[i % len(candidates)]
-        args = example_from_schema(tool.schema)
+        args = chosen_input if chosen_input is not None else example_from_schema(tool.schema)
         digest = hashlib.sha256(seed + f"\n{i}\n{tool.name}".encode()).hexdigest()[:24]
         calls.append(
             PlannedToolCall(id_hash=digest, name=tool.name, input=args, arguments=compact_json(args))
         )
     return calls
+
+
+def _directive_input(encoded: str | None) -> dict[str, Any] | None:
+    """``tool_input=<base64url JSON object>`` → the arguments; None when absent or unreadable."""
+    if not encoded:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 # ---------------------------------------------------------------- text helpers
