@@ -7,6 +7,7 @@ what arrives on a socket and when.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import time
 
@@ -14,11 +15,11 @@ import anthropic
 import httpx
 import openai
 import pytest
+from tests.unit.test_simulator_http import WEATHER, base_url, claude, gpt  # noqa: F401  (fixtures)
 
 from bytespike.simulator.directives import parse_directives
 from bytespike.simulator.replay import accumulate, load, recordings_dir
 from bytespike.simulator.timing import REALISTIC_THINK_MS, timing_of
-from tests.unit.test_simulator_http import WEATHER, base_url, claude, gpt  # noqa: F401  (fixtures)
 
 MODEL = "claude-sonnet-5-5"
 
@@ -49,7 +50,7 @@ def test_anthropic_thinks_silently_with_pings_then_streams_slow_tool_arguments(b
     assert first_content >= 0.85
     assert text.count(b"event: ping") >= 1 + 3  # the head's ping + the thinking silence's
     arg_times = [t for t, c in arrivals if b"input_json_delta" in c]
-    assert len(arg_times) >= 2 and all(b - a >= 0.1 for a, b in zip(arg_times, arg_times[1:], strict=False))
+    assert len(arg_times) >= 2 and all(b - a >= 0.1 for a, b in itertools.pairwise(arg_times))
 
 
 def test_openai_thinks_in_silence_and_deepseek_keeps_alive(base_url: str) -> None:  # noqa: F811

@@ -12,6 +12,7 @@ from typing import Any
 
 from bytespike.billing import Usage
 from bytespike.errors import GatewayError, anthropic_body, openai_body
+from bytespike.gateway.anthropic_stream import MessageStarts
 from bytespike.gateway.pipeline import Call, StreamTranslator, anthropic_delta_chars
 from bytespike.providers.anthropic import error_from_event
 from bytespike.providers.openai import error_from_chunk
@@ -72,6 +73,8 @@ class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
             self.completed = True
             return b""
         raw = ev.raw
+        if b'"choices":[]' in raw and b'"usage":{' not in raw and b'"error"' not in raw:
+            return b""  # a metadata-only chunk (Azure's prompt_filter_results, empty id and object)
         if b'"usage":{' in raw or b'"error"' in raw:
             chunk = json.loads(data)
             if "error" in chunk and not chunk.get("choices"):
@@ -83,12 +86,24 @@ class OpenAIPassthrough(OpenAIFrames, StreamTranslator):
                 if not chunk.get("choices"):
                     self._usage_chunk = chunk  # sent by finish(), with credits
                     return b""
-        elif _NONEMPTY_CONTENT.search(raw) or b'"tool_calls"' in raw:  # not the role chunk's "content":""
-            # Estimate from the delta text itself (the chunk's JSON envelope is not output).
-            self.delivered(sum(len(t) for t in _DELTA_TEXT.findall(raw)))
+                # DeepSeek puts the usage on its last content chunk; OpenAI's contract (and the
+                # credits) is one final ``choices: []`` chunk, so the usage moves there.
+                self._usage_chunk = {**{k: v for k, v in chunk.items() if k != "choices"}, "choices": []}
+                chunk["usage"] = None
+                self._delivered_from(raw)
+                if self._rename is not None:
+                    chunk["model"] = self.call.model.id
+                return openai_frame(chunk)
+        else:
+            self._delivered_from(raw)
         if self._rename is not None:
             raw = raw.replace(*self._rename)
         return raw + b"\n\n"
+
+    def _delivered_from(self, raw: bytes) -> None:
+        if _NONEMPTY_CONTENT.search(raw) or b'"tool_calls"' in raw:  # not the role chunk's "content":""
+            # Estimate from the delta text itself (the chunk's JSON envelope is not output).
+            self.delivered(sum(len(t) for t in _DELTA_TEXT.findall(raw)))
 
     def finish(self, cost: int) -> bytes:
         out = b""
@@ -110,6 +125,7 @@ class AnthropicToOpenAI(OpenAIFrames, StreamTranslator):
         self.usage = Usage()
         self.completed = False
         self.upstream_error: GatewayError | None = None
+        self._starts = MessageStarts()
 
     def on_event(self, ev: SSEEvent) -> bytes:
         name = ev.event
@@ -119,6 +135,14 @@ class AnthropicToOpenAI(OpenAIFrames, StreamTranslator):
         if name == "error":
             self.upstream_error = error_from_event(data)
             return b""
+        if name == "content_block_start":
+            self._starts.content = True
+        elif name == "message_start":
+            admitted = self._starts.admit(data)
+            if admitted is not True:
+                if isinstance(admitted, GatewayError):
+                    self.upstream_error = admitted
+                return b""
         chunks = self.machine.feed(name or data.get("type", ""), data)
         if self.machine.usage:
             self.usage = Usage.from_anthropic(self.machine.usage)

@@ -766,7 +766,7 @@ class AnthropicSimulator:
         stream = body.get("stream") is True
         if d.replay:
             try:
-                return replay_response(d.replay, "anthropic", stream=stream, source=d.replay_source)
+                return replay_response(d.replay, "anthropic", stream=stream, source=d.replay_source, part=d.replay_part)
             except SimError as exc:
                 return self._error(exc.status, request_id, exc.message, exc.etype)
         if not stream and d.error_after is not None:

@@ -54,6 +54,8 @@ Recorded traffic (``simulator/replay.py``):
 * ``replay=DIR/NAME``   answer with a recording of the real provider (``tests/fixtures/recorded/upstream``,
                         or ``BYTESPIKE_SIM_RECORDINGS``): ``NAME.chunks.txt`` for a stream, ``NAME.json``
                         (or the chunks accumulated) otherwise; an error recording is sent with its status.
+* ``replay_part=K``     a recording of several responses (a multi-step exchange saved as one file,
+                        split after each ``message_stop``): answer with the K-th (default 1).
 * ``replay_source=chunks``  non-streaming: build the body from the stream's chunks even when a
                         ``.json`` exists (so stream and non-stream carry the same content).
 """
@@ -66,7 +68,8 @@ from dataclasses import dataclass, field
 DIRECTIVE_RE = re.compile(r"\[\[sim(?:\s+([^\[\]]*?))?\s*\]\]")
 
 _INT_KEYS = frozenset(
-    {"status", "fail_times", "error_after", "drop_after", "deltas", "words", "tools", "oversize", "cached"}
+    {"status", "fail_times", "error_after", "drop_after", "deltas", "words", "tools", "oversize", "cached",
+     "replay_part"}
 )
 _MS_KEYS = frozenset({"delay_ms", "first_token_ms", "interval_ms", "think_ms", "tool_arg_ms", "ping_ms"})
 _STR_KEYS = frozenset({"retry_after", "error_body", "stop", "text", "tool", "tool_input", "timing", "replay",
@@ -104,6 +107,7 @@ class Directives:
     timing: str | None = None
     replay: str | None = None
     replay_source: str | None = None
+    replay_part: int = 1
     unknown: dict[str, str] = field(default_factory=dict)
 
     @property

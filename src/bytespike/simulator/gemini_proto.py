@@ -719,7 +719,7 @@ class GeminiSimulator:
         sse = stream and request.query_params.get("alt") == "sse"
         if d.replay:
             try:
-                return replay_response(d.replay, "gemini", stream=sse, source=d.replay_source)
+                return replay_response(d.replay, "gemini", stream=sse, source=d.replay_source, part=d.replay_part)
             except SimError as exc:
                 return self._error(exc.status, exc.message)
         if not sse and d.error_after is not None:

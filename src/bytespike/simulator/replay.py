@@ -50,6 +50,19 @@ class Recording:
         """The payloads parsed (a line that is not JSON stays a string)."""
         return None if self.lines is None else tuple(_parse(line) for line in self.lines)
 
+    def parts(self) -> list[tuple[str, ...]]:
+        """The stream split into the responses it holds. Some recordings are a multi-step exchange
+        saved as one file (several Anthropic messages, each ending in ``message_stop``); a real
+        upstream sends one per HTTP response, so each part is replayed on its own."""
+        if self.lines is None:
+            return []
+        parts: list[list[str]] = [[]]
+        for line in self.lines:
+            parts[-1].append(line)
+            if _event_name(line) == "message_stop":
+                parts.append([])
+        return [tuple(p) for p in parts if p]
+
     @property
     def is_error(self) -> bool:
         return self.lines is None and isinstance(self.body, dict) and "error" in self.body \
@@ -77,7 +90,7 @@ def _parse(line: str) -> Any:
         return line
 
 
-def replay_response(name: str, wire: str, *, stream: bool, source: str | None) -> RawResponse:
+def replay_response(name: str, wire: str, *, stream: bool, source: str | None, part: int = 1) -> RawResponse:
     """The recording as this wire's HTTP answer (stream or body)."""
     folder = name.split("/", 1)[0]
     if folder not in WIRE_DIRS.get(wire, ()):
@@ -85,12 +98,17 @@ def replay_response(name: str, wire: str, *, stream: bool, source: str | None) -
     rec = load(name)
     if rec.is_error:
         return json_response(error_status(wire, rec.body), rec.body, [])
+    parts = rec.parts()
+    if rec.lines is not None and not 1 <= part <= len(parts):
+        raise SimError(404, f"replay: {name!r} has {len(parts)} part(s), not {part}", "not_found_error")
+    lines = parts[part - 1] if parts else None
     if stream:
-        if rec.lines is None:
+        if lines is None:
             raise SimError(404, f"replay: {name!r} has no recorded stream", "not_found_error")
-        return RawResponse(200, b"".join(frames(wire, rec.lines)), [], "text/event-stream; charset=utf-8")
-    body = rec.body if rec.body is not None and source != "chunks" else accumulate(wire, rec.chunks or ())
-    return json_response(200, body, [])
+        return RawResponse(200, b"".join(frames(wire, lines)), [], "text/event-stream; charset=utf-8")
+    if rec.body is not None and (source != "chunks" or lines is None) and part == 1:
+        return json_response(200, rec.body, [])
+    return json_response(200, accumulate(wire, tuple(_parse(line) for line in lines or ())), [])
 
 
 _TYPE = re.compile(r'"type"\s*:\s*"([A-Za-z_.]+)"')
@@ -140,7 +158,8 @@ def _anthropic_message(events: Any) -> dict[str, Any]:
     for ev in events:
         kind = ev.get("type")
         if kind == "message_start":
-            message = {**ev.get("message", {}), "content": []}
+            message = dict(ev.get("message", {}))
+            blocks = dict(enumerate(message.get("content") or ()))  # whole blocks, when sent there
         elif kind == "content_block_start":
             blocks[ev["index"]] = dict(ev.get("content_block") or {})
         elif kind == "content_block_delta":
@@ -154,7 +173,7 @@ def _anthropic_message(events: Any) -> dict[str, Any]:
                 for key, value in delta.items():
                     if key == "type":
                         continue
-                    block[key] = block.get(key, "") + value if isinstance(value, str) and key != "signature" else value
+                    block[key] = (block.get(key) or "") + value if isinstance(value, str) and key != "signature" else value
         elif kind == "content_block_stop" and ev.get("index") in partial:
             raw = partial.pop(ev["index"])
             blocks[ev["index"]]["input"] = json.loads(raw) if raw.strip() else {}

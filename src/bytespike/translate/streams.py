@@ -472,9 +472,18 @@ class AnthropicToOpenAIStream:
             return out
         if kind == "message_start":
             message = data.get("message")
+            self._role(out)
             if isinstance(message, dict):
                 self.usage = merge_anthropic_usage(self.usage, message.get("usage"))
-            self._role(out)
+                # Claude can answer with whole blocks in message_start and no deltas at all
+                # (programmatic tool calling: client tool calls made from code execution,
+                # recorded); they are this message's first blocks.
+                content = message.get("content")
+                for i, block in enumerate(content if isinstance(content, list) else ()):
+                    out += self.feed("content_block_start", {"index": -1 - i, "content_block": block})
+                    out += self.feed("content_block_stop", {"index": -1 - i})
+                if isinstance(message.get("stop_reason"), str):
+                    self._stop_reason = message["stop_reason"]
             return out
         if kind == "message_delta":
             self.usage = merge_anthropic_usage(self.usage, data.get("usage"))
