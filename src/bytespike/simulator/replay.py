@@ -188,7 +188,8 @@ def _anthropic_message(events: Any) -> dict[str, Any]:
 def _openai_completion(chunks: Any) -> dict[str, Any]:
     first = next((c for c in chunks if isinstance(c, dict) and c.get("id")), {})
     message: dict[str, Any] = {"role": "assistant", "content": None}
-    calls: dict[int, dict[str, Any]] = {}
+    calls: list[dict[str, Any]] = []
+    at: dict[int, int] = {}  # a delta's index -> the call it continues (a new id there is a new call)
     finish, usage = None, None
     for c in chunks:
         if c.get("usage"):
@@ -201,15 +202,19 @@ def _openai_completion(chunks: Any) -> dict[str, Any]:
                 if isinstance(delta.get(key), str) and (delta[key] or message.get(key) is not None):
                     message[key] = (message.get(key) or "") + delta[key]
             for tc in delta.get("tool_calls") or ():
-                slot = calls.setdefault(int(tc.get("index", len(calls))),
-                                        {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+                index = int(tc.get("index", len(calls)))
+                slot = calls[at[index]] if index in at else None
+                if slot is None or (tc.get("id") and slot["id"] and tc["id"] != slot["id"]):
+                    slot = {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+                    at[index] = len(calls)
+                    calls.append(slot)
                 slot["id"] = tc.get("id") or slot["id"]
                 fn = tc.get("function") or {}
                 slot["function"]["name"] += fn.get("name") or ""
                 slot["function"]["arguments"] += fn.get("arguments") or ""
             finish = choice.get("finish_reason") or finish
     if calls:
-        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+        message["tool_calls"] = calls
     body: dict[str, Any] = {"id": first.get("id"), "object": "chat.completion", "created": first.get("created"),
                             "model": first.get("model"),
                             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]}
