@@ -10,7 +10,7 @@ SAMVENV := .venv-sam
 PY := $(VENV)/bin/python
 export BYTESPIKE_SRC := $(CURDIR)/src
 
-.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium lock audit soak
+.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium lock audit soak clients
 
 help:
 	@echo "make dev    - run the gateway locally (embedded DynamoDB, simulated upstreams) on :8787"
@@ -61,8 +61,14 @@ lint: venv
 unit: venv
 	$(PY) -m pytest tests
 
-test: chromium lint audit unit sam-check
+test: chromium lint audit clients unit sam-check
 	@cat .audit-summary 2>/dev/null || true  # the audit's verdict, last, where CI's log ends
+
+# The third-party client suite's pinned clients (tests/clients/: Claude Code, the Vercel AI SDK),
+# from the npm registry into .clients/ (gitignored; npm's cache makes re-runs cheap). A registry
+# that cannot be reached is reported loudly and those tests skip; any other failure stops here.
+clients: venv
+	$(PY) -m tests.clients install
 
 # Debian's Chromium for the Playwright browser tests (tests/browser/): Playwright's own browser
 # download is not possible here. Needs root (CI runs as root); without it the browser tests skip.
