@@ -18,8 +18,10 @@ arguments), and one case per client waits longer than any timer the gateway owns
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.clients.client_claude_code import UNKNOWN_WINDOW, ClaudeCode
 from tests.clients.harness import LONG_SILENCE, Case, Client, Outcome, RunEnv, all_clients
 from tests.support.stack import Stack
 
@@ -130,3 +133,34 @@ def test_client(stack: Stack, client_runs: dict[str, Run], case: Case) -> None:
 
     # Finding 4: given the catalog's window, Claude Code does not guess one.
     assert not out.warnings, out.warnings
+
+
+@pytest.mark.timeout(300)
+def test_claude_code_sizes_a_catalog_models_window_from_the_documented_setting(stack: Stack, tmp_path: Path) -> None:
+    """Finding 4. Claude Code never reads a gateway's /v1/models for a non-Claude model's window
+    (its model-capabilities fetch is compiled out; gateway discovery lists claude* ids only), so it
+    warns and assumes 1M, and auto-compacts too late for a smaller model. docs/CLIENTS.md's setup
+    passes the catalog's window (``max_input_tokens`` from /v1/models) as CLAUDE_CODE_MAX_CONTEXT_TOKENS."""
+    client = CLIENTS[max((c for c in CLIENTS if c.startswith("claude-code@")), key=lambda n: [int(p) for p in n.split("@")[1].split(".")])]
+    _skip_unless_installed(client)
+    assert isinstance(client, ClaudeCode)
+    model = "doubao-seed-2-1-pro"  # a 256k window
+    info = _model_info(stack, model)
+    windows = {}
+    for documented in (False, True):
+        workdir = tmp_path / str(documented)
+        workdir.mkdir()
+        env = RunEnv(base_url=stack.base_url, api_key=stack.master_key, workdir=workdir, marker="w", tool_name="",
+                     tool_input={}, timing="", model_info=info)
+        environment = client.environment(env)
+        if not documented:
+            environment.pop("CLAUDE_CODE_MAX_CONTEXT_TOKENS")
+        debug = workdir / "debug.log"
+        subprocess.run([str(client.bin("claude")), "-p", "say hi", "--output-format", "stream-json", "--verbose",
+                        "--model", model, "--debug-file", str(debug)], cwd=workdir, env=environment,
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=True)
+        log = debug.read_text()
+        windows[documented] = (int(re.findall(r"effectiveWindow=(\d+)", log)[-1]),
+                               any(w in log for w in UNKNOWN_WINDOW))
+    assert windows[False][1] and windows[False][0] > 900_000  # guessed 1M, warned
+    assert windows[True] == (info["max_input_tokens"] - 20_000, False)  # the catalog's window, no warning

@@ -198,13 +198,41 @@ async def _gemini_count(model: Model, body: dict[str, Any]) -> int | None:
 
 # ------------------------------------------------------------------ models (both shapes)
 def _anthropic_model(m: Model) -> dict[str, Any]:
+    """Anthropic's model object, every field from the catalog: ``max_input_tokens`` (the context
+    window clients size compaction with), ``max_tokens``, and ``capabilities`` in Anthropic's own
+    shape (an object; the SDKs type it so), with the catalog's flat list kept as ``features``."""
     return {
         "id": m.id,
         "type": "model",
         "display_name": m.display_name,
+        "description": f"{m.display_name} via ByteSpike ({m.provider})",
         "created_at": m.created_at,
         "max_input_tokens": m.input_limit,
         "max_tokens": m.max_output_tokens,
+    }
+
+
+def _anthropic_capabilities(m: Model) -> dict[str, Any]:
+    def has(feature: str) -> dict[str, bool]:
+        return {"supported": feature in m.capabilities}
+
+    thinking = "thinking" in m.capabilities
+    efforts = {e: {"supported": m.thinking in ("adaptive", "effort")} for e in ("low", "medium", "high", "xhigh", "max")}
+    return {
+        "batch": {"supported": False},
+        "citations": {"supported": m.provider == "anthropic"},
+        "code_execution": {"supported": False},
+        "context_management": {"supported": False},
+        "effort": {"supported": m.thinking in ("adaptive", "effort"), **efforts},
+        "image_input": has("vision"),
+        "pdf_input": has("pdf"),
+        "server_tools": {"supported": False, "code_execution": {"supported": False}, "web_search": {"supported": False}},
+        "structured_outputs": has("json_schema"),
+        "thinking": {"supported": thinking, "types": {
+            "adaptive": {"supported": thinking and m.thinking in ("adaptive", "effort")},
+            "enabled": {"supported": thinking and m.thinking in ("budget", "switch", "effort")},
+            "disabled": {"supported": not m.raw.get("thinking_always_on", False)},
+            "between_tools": {"supported": thinking}}},
     }
 
 
@@ -296,7 +324,7 @@ def list_models(request: Request, surface: str) -> Response:
         end = ids.index(q["before_id"])
         start = max(start, end - limit)
     page = models[start:end][:limit]
-    data = [{**_anthropic_model(m), **_bytespike_extras(m)} for m in page]
+    data = [_anthropic_shape(m) for m in page]
     return json_response(
         {
             "data": data,
@@ -314,5 +342,11 @@ def get_model(request: Request, surface: str, model_id: str) -> Response:
     model = catalog().model(model_id)
     if model is None:
         return error_response(GatewayError(Kind.NOT_FOUND, f"model: '{model_id}' not found"), surface, request_id)
-    shape = _openai_model(model) if surface == "openai" else _anthropic_model(model)
-    return json_response({**shape, **_bytespike_extras(model)}, request_id, 0)
+    shape = {**_openai_model(model), **_bytespike_extras(model)} if surface == "openai" else _anthropic_shape(model)
+    return json_response(shape, request_id, 0)
+
+
+def _anthropic_shape(m: Model) -> dict[str, Any]:
+    extras = _bytespike_extras(m)
+    extras["features"] = extras.pop("capabilities")
+    return {**_anthropic_model(m), **extras, "capabilities": _anthropic_capabilities(m)}

@@ -373,11 +373,12 @@ def _admin_schemas() -> dict[str, Schema]:
 
 
 def _model_list_schemas() -> dict[str, Schema]:
-    extras = {"provider": string(), "modality": string(), "capabilities": array(string()), "pricing": obj({})}
+    extras = {"provider": string(), "modality": string(), "pricing": obj({})}
     anthropic_model = obj({"id": string(), "type": const("model"), "display_name": string(), "created_at": string(),
-                           **extras}, ("id", "type", "display_name", "created_at"))
-    openai_model = obj({"id": string(), "object": const("model"), "created": integer(), "owned_by": string(), **extras},
-                       ("id", "object", "created", "owned_by"))
+                           "max_input_tokens": integer(), "max_tokens": integer(), "capabilities": obj({}),
+                           "features": array(string()), **extras}, ("id", "type", "display_name", "created_at"))
+    openai_model = obj({"id": string(), "object": const("model"), "created": integer(), "owned_by": string(),
+                        "capabilities": array(string()), **extras}, ("id", "object", "created", "owned_by"))
     return {
         "AnthropicModel": anthropic_model,
         "OpenAIModel": openai_model,
