@@ -31,17 +31,12 @@ import httpx
 import pytest
 
 from tests.clients.client_claude_code import UNKNOWN_WINDOW, ClaudeCode
-from tests.clients.harness import LONG_SILENCE, Case, Client, Outcome, RunEnv, all_clients
+from tests.clients.harness import Case, Client, Outcome, RunEnv, all_clients
 from tests.support.stack import Stack
 
 CLIENTS = {c.name: c for c in all_clients()}
 CASES = [case for client in CLIENTS.values() for case in client.cases()]
-# The long silence fails today: the relay's keep-alive (asyncio.wait_for around the upstream read)
-# cancels the read when it fires, so a stream quiet for longer than SSE_PING_INTERVAL ends as
-# "the upstream closed the stream" (Claude Code retries and is billed once; the AI SDK errors).
-# Issue #14 fixes the relay; strict, so this mark must go when that fix lands.
-KEEPALIVE_BUG = pytest.mark.xfail(strict=True, reason="issue #14: the keep-alive ends streams silent > SSE_PING_INTERVAL")
-PARAMS = [pytest.param(c, id=c.id, marks=[KEEPALIVE_BUG] if c.timing == LONG_SILENCE else []) for c in CASES]
+PARAMS = [pytest.param(c, id=c.id) for c in CASES]
 PARALLEL = 4
 CREDITS = 50_000_000
 

@@ -20,13 +20,13 @@ def test_anthropic_models_carry_the_catalogs_window_and_anthropics_capabilities(
     for m in chat:
         entry = catalog().model(m.id)
         assert entry is not None
-        assert (m.max_input_tokens, m.max_tokens) == (entry.context_window, entry.max_output_tokens)
+        assert (m.max_input_tokens, m.max_tokens) == (entry.input_limit, entry.max_output_tokens)
         caps = ModelCapabilities.model_validate(m.model_dump()["capabilities"])  # Anthropic's own type
         assert caps.image_input.supported == ("vision" in entry.capabilities)
         assert caps.thinking.supported == ("thinking" in entry.capabilities)
         assert sorted(m.model_extra["features"]) == sorted(entry.capabilities)  # type: ignore[index]
     one = stack.anthropic().models.retrieve("gemini-3.8-flash")
-    assert one.max_input_tokens == catalog().model("gemini-3.8-flash").context_window  # type: ignore[union-attr]
+    assert one.max_input_tokens == catalog().model("gemini-3.8-flash").input_limit  # type: ignore[union-attr]
     assert ModelCapabilities.model_validate(one.model_dump()["capabilities"]).structured_outputs is not None
     # The OpenAI shape is unchanged (OpenAI has no capabilities object): the flat list.
     listed = {m.id: m for m in stack.openai().models.list()}

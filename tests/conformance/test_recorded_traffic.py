@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ from openai._models import construct_type as openai_construct
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
-from bytespike.billing import Usage, price_usage
+from bytespike.billing import Usage, usage_credits
 from bytespike.catalog import catalog
 from bytespike.simulator.replay import accumulate, load, recordings_dir
 from bytespike.translate import (
@@ -170,7 +171,8 @@ def recorded_usage(rec: Recorded) -> Usage:
 
 
 def _expected_credits(model_id: str, rec: Recorded, hold: int) -> int:
-    return min(price_usage(catalog().model(model_id).price, recorded_usage(rec)), hold)  # type: ignore[union-attr]
+    """The recorded usage at the catalog's prices for now (long-context and off-peak rules included)."""
+    return min(usage_credits(catalog().model(model_id), recorded_usage(rec), at=time.time()), hold)  # type: ignore[arg-type]
 
 
 def _cost(stack: Stack, request_id: str, state: str = "SETTLED") -> int:

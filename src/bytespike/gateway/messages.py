@@ -231,7 +231,7 @@ def _anthropic_capabilities(m: Model) -> dict[str, Any]:
         "thinking": {"supported": thinking, "types": {
             "adaptive": {"supported": thinking and m.thinking in ("adaptive", "effort")},
             "enabled": {"supported": thinking and m.thinking in ("budget", "switch", "effort")},
-            "disabled": {"supported": not m.raw.get("thinking_always_on", False)},
+            "disabled": {"supported": not m.thinking_always_on},
             "between_tools": {"supported": thinking}}},
     }
 
