@@ -147,7 +147,7 @@ class Client:
         return hashlib.sha256(blob).hexdigest()
 
     def install(self) -> str:
-        """'ok', 'unreachable' (registry down: tests skip loudly) or raises (any other failure)."""
+        """'ok', 'unreachable' (registry down: tests skip loudly), 'missing', or raises (any other failure)."""
         if self.installed():
             return "ok"
         npm = shutil.which("npm")
@@ -200,7 +200,10 @@ def install_all() -> int:
             print(f"client {client.name}: install FAILED: {exc}", file=sys.stderr)
             failed += 1
             continue
-        if status == "unreachable":
+        if status == "missing":
+            print(f"client {client.name}: NOT AVAILABLE on this machine", file=sys.stderr)
+            failed += 1
+        elif status == "unreachable":
             print("\n" + "!" * 78 + f"\n!!! client {client.name}: the npm registry is UNREACHABLE; its conformance "
                   "tests will be SKIPPED\n" + "!" * 78 + "\n", file=sys.stderr)
         else:
