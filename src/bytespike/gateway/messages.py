@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -154,20 +155,8 @@ async def count_tokens(request: Request) -> Response:
 async def _upstream_count(model: Model, body: dict[str, Any], request: Request) -> int | None:
     upstream_body = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
     upstream_body["model"] = model.upstream_model
-    try:
-        account = accounts_for(catalog().provider_of(model))[0]
-        resp = await claude.post(account, "/v1/messages/count_tokens", dumps(upstream_body).encode(), request.headers)
-        try:
-            return int(json.loads(await resp.aread())["input_tokens"])
-        finally:
-            await resp.aclose()
-    except GatewayError as err:
-        if err.kind is Kind.INVALID_REQUEST:
-            raise
-        log.warning("upstream count_tokens failed (%s); using the local estimate", err.kind)
-        return None
-    except (ValueError, KeyError):
-        return None
+    return await _count_upstream(model, "input_tokens", lambda account: claude.post(
+        account, "/v1/messages/count_tokens", dumps(upstream_body).encode(), request.headers))
 
 
 async def _gemini_count(model: Model, body: dict[str, Any]) -> int | None:
@@ -180,17 +169,23 @@ async def _gemini_count(model: Model, body: dict[str, Any]) -> int | None:
                                                      "max_tokens": body.get("max_tokens") or model.max_output_tokens})
     except TranslationError as exc:
         raise GatewayError(Kind.INVALID_REQUEST, exc.message, param=exc.param) from exc
+    return await _count_upstream(model, "totalTokens",
+                                 lambda account: gemini.count_tokens(account, model.upstream_model, translated))
+
+
+async def _count_upstream(model: Model, field: str, send: Callable[[Any], Awaitable[Any]]) -> int | None:
+    """The upstream's own count (``field`` of its answer); None when it cannot give one (the
+    caller uses the local count), a client mistake the upstream found raised as such."""
     try:
-        account = accounts_for(catalog().provider_of(model))[0]
-        resp = await gemini.count_tokens(account, model.upstream_model, translated)
+        resp = await send(accounts_for(catalog().provider_of(model))[0])
         try:
-            return int(json.loads(await resp.aread())["totalTokens"])
+            return int(json.loads(await resp.aread())[field])
         finally:
             await resp.aclose()
     except GatewayError as err:
         if err.kind is Kind.INVALID_REQUEST:
             raise
-        log.warning("upstream countTokens failed (%s); using the local count", err.kind)
+        log.warning("upstream token count failed (%s); using the local count", err.kind)
         return None
     except (ValueError, KeyError, TypeError):
         return None
