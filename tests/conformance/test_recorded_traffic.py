@@ -209,8 +209,15 @@ def _anthropic_blocks(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ the Anthropic surface
-def _anthropic_lane(stack: Stack, rec: Recorded, model: str) -> None:
-    headers = {"x-api-key": stack.master_key, "anthropic-version": "2023-06-01"}
+@pytest.fixture(scope="module")
+def key(stack: Stack) -> str:
+    """An org of its own: every case holds up to the model's whole output budget, and recorded
+    usage is real-sized (hundreds of thousands of tokens), which would drain a shared wallet."""
+    return stack.create_org(10_000_000_000).master_key
+
+
+def _anthropic_lane(stack: Stack, key: str, rec: Recorded, model: str) -> None:
+    headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
     body = {"model": model, "max_tokens": _max_tokens(model), "stream": True,
             "messages": [{"role": "user", "content": _prompt(rec)}]}
     r = httpx.post(stack.base_url + "/v1/messages", json=body, headers=headers, timeout=60)
@@ -256,8 +263,8 @@ def _anthropic_lane(stack: Stack, rec: Recorded, model: str) -> None:
 
 
 # ------------------------------------------------------------------ the OpenAI surface
-def _openai_lane(stack: Stack, rec: Recorded, model: str) -> None:
-    headers = {"authorization": f"Bearer {stack.master_key}"}
+def _openai_lane(stack: Stack, key: str, rec: Recorded, model: str) -> None:
+    headers = {"authorization": f"Bearer {key}"}
     body = {"model": model, "max_completion_tokens": _max_tokens(model), "stream": True,
             "stream_options": {"include_usage": True}, "messages": [{"role": "user", "content": _prompt(rec)}]}
     r = httpx.post(stack.base_url + "/v1/chat/completions", json=body, headers=headers, timeout=60)
@@ -300,24 +307,24 @@ def _openai_lane(stack: Stack, rec: Recorded, model: str) -> None:
 
 
 @pytest.mark.parametrize(("rec", "surface"), CASES)
-def test_recorded_stream_through_every_lane(stack: Stack, rec: Recorded, surface: str) -> None:
+def test_recorded_stream_through_every_lane(stack: Stack, key: str, rec: Recorded, surface: str) -> None:
     model = _model_for(rec)
-    (_anthropic_lane if surface == "anthropic" else _openai_lane)(stack, rec, model)
+    (_anthropic_lane if surface == "anthropic" else _openai_lane)(stack, key, rec, model)
 
 
 @pytest.mark.parametrize(("rec", "surface"), BODY_CASES)
-def test_recorded_body_through_every_lane(stack: Stack, rec: Recorded, surface: str) -> None:
+def test_recorded_body_through_every_lane(stack: Stack, key: str, rec: Recorded, surface: str) -> None:
     """Recordings with only a non-streamed body (answers and error bodies): a clean answer in
     the caller's protocol, or the upstream's error in the caller's shape with nothing billed."""
     model = _model_for(rec)
     recorded = load(rec.ref)
     if surface == "anthropic":
-        client: Any = stack.anthropic()
+        client: Any = stack.anthropic(key)
         call = lambda: client.messages.with_raw_response.create(  # noqa: E731
             model=model, max_tokens=_max_tokens(model), messages=[{"role": "user", "content": _prompt(rec)}], timeout=60)
         api_error: type[Exception] = anthropic.APIStatusError
     else:
-        client = stack.openai()
+        client = stack.openai(key)
         call = lambda: client.chat.completions.with_raw_response.create(  # noqa: E731
             model=model, max_completion_tokens=_max_tokens(model), messages=[{"role": "user", "content": _prompt(rec)}])
         api_error = openai.APIStatusError
