@@ -1,8 +1,8 @@
 """One error vocabulary, rendered per surface.
 
 Every failure inside the gateway is a :class:`GatewayError` of one internal kind; the
-HTTP layer renders it in the caller's protocol (Anthropic or OpenAI) with the status
-that protocol's SDKs expect, so retries behave as the SDKs intend.
+HTTP layer renders it in the caller's protocol (Anthropic, OpenAI or Gemini) with the
+status that protocol's SDKs expect, so retries behave as the SDKs intend.
 """
 
 from __future__ import annotations
@@ -47,6 +47,41 @@ _TABLE: dict[Kind, tuple[int, str, int, str, str | None]] = {
     Kind.API: (500, "api_error", 500, "server_error", None),
 }
 
+# kind -> (HTTP status, google.rpc status) on the Gemini surface. Google's own pairs where the
+# kind has one (INVALID_ARGUMENT 400, RESOURCE_EXHAUSTED 429, UNAVAILABLE 503 ...); where it has
+# none the other surfaces' HTTP status is kept (402 for credits: Google clients retry only 429
+# and 5xx, so a 402 is shown, never retried; 502 = UNAVAILABLE, as gRPC maps a bad gateway).
+_GOOGLE: dict[Kind, tuple[int, str]] = {
+    Kind.INVALID_REQUEST: (400, "INVALID_ARGUMENT"),
+    Kind.AUTHENTICATION: (401, "UNAUTHENTICATED"),
+    Kind.PERMISSION: (403, "PERMISSION_DENIED"),
+    Kind.NOT_FOUND: (404, "NOT_FOUND"),
+    Kind.CONFLICT: (409, "ABORTED"),
+    Kind.TOO_LARGE: (413, "INVALID_ARGUMENT"),
+    Kind.BILLING: (402, "FAILED_PRECONDITION"),
+    Kind.RATE_LIMIT: (429, "RESOURCE_EXHAUSTED"),
+    Kind.OVERLOADED: (503, "UNAVAILABLE"),
+    Kind.UPSTREAM: (502, "UNAVAILABLE"),
+    Kind.TIMEOUT: (504, "DEADLINE_EXCEEDED"),
+    Kind.API: (500, "INTERNAL"),
+}
+# An overridden HTTP status (an upstream 4xx kept as is) gets the google.rpc status of that code.
+_GOOGLE_BY_HTTP = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    413: "INVALID_ARGUMENT",
+    422: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    501: "UNIMPLEMENTED",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
 # Client mistakes: a retry would only repeat the failure.
 _NO_RETRY = {
     Kind.INVALID_REQUEST,
@@ -82,6 +117,10 @@ def anthropic_status(err: GatewayError) -> int:
 
 def openai_status(err: GatewayError) -> int:
     return err.status or _TABLE[err.kind][2]
+
+
+def gemini_status(err: GatewayError) -> int:
+    return err.status or _GOOGLE[err.kind][0]
 
 
 # ------------------------------------------------------------------ secret redaction
@@ -142,6 +181,35 @@ def anthropic_body(err: GatewayError, request_id: str) -> dict[str, Any]:
 def openai_body(err: GatewayError) -> dict[str, Any]:
     _, _, _, etype, code = _TABLE[err.kind]
     return {"error": {"message": redact(err.message), "type": etype, "param": err.param, "code": code}}
+
+
+def gemini_body(err: GatewayError) -> dict[str, Any]:
+    """Google's error shape, ``{"error": {"code", "message", "status", "details"?}}``.
+
+    The same object is the mid-stream error chunk of ``streamGenerateContent`` (google-genai
+    raises on a chunk whose JSON starts with ``{"error":``, so ``error`` is its only key).
+    ``details`` carries what Google's clients read: ``RetryInfo.retryDelay`` (Gemini CLI waits
+    that long before retrying a 429) and ``BadRequest.fieldViolations`` naming the field.
+    """
+    code = gemini_status(err)
+    status = _GOOGLE[err.kind][1] if err.status is None else _GOOGLE_BY_HTTP.get(code, _GOOGLE[err.kind][1])
+    message = redact(err.message)
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    details: list[dict[str, Any]] = []
+    if err.param:
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": err.param, "description": message}],
+            }
+        )
+    if err.retry_after and err.retry_after.strip().isdigit():
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{int(err.retry_after)}s"}
+        )
+    if details:
+        error["details"] = details
+    return {"error": error}
 
 
 def error_headers(err: GatewayError) -> dict[str, str]:
