@@ -38,6 +38,7 @@ from .gemini_surface import (
     anthropic_usage_to_gemini,
     apply_gemini_only,
     assemble_gemini_chunks,
+    check_gemini_chunks,
     gemini_request_to_anthropic,
     gemini_schema_to_json_schema,
 )
@@ -122,6 +123,7 @@ __all__ = [
     "assemble_openai_chunks",
     "assemble_responses_events",
     "check_anthropic_events",
+    "check_gemini_chunks",
     "check_openai_chunks",
     "check_responses_events",
     "clean_schema_for_gemini",

@@ -149,7 +149,7 @@ def gemini_count_request_to_anthropic(body: dict, model: str, *, target: HubTarg
     tools = _f(request, "tools")
     if isinstance(tools, list):
         slim["tools"] = [
-            t for t in tools if not (isinstance(t, dict) and any(_f(t, k) for k in BUILTIN_TOOLS))
+            t for t in tools if not (isinstance(t, dict) and any(_f(t, k) is not None for k in BUILTIN_TOOLS))
         ]
     hub, _ = gemini_request_to_anthropic(slim, model, target=target, lenient=True)
     return {k: hub[k] for k in ("model", "system", "messages", "tools") if k in hub}

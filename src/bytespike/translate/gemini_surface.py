@@ -1460,3 +1460,60 @@ def assemble_gemini_chunks(chunks: list[dict]) -> dict:
         candidate["finishReason"] = finish
     candidate["index"] = 0
     return {"candidates": [candidate], **out}
+
+
+def check_gemini_chunks(chunks: list[dict]) -> None:
+    """Invariants of a ``streamGenerateContent`` chunk sequence (raises AssertionError).
+
+    One candidate (index 0, role model) per chunk; the same modelVersion and responseId on
+    every chunk; every part is text (maybe a thought, maybe signed) or one whole functionCall
+    (name, object args, an id unique in the stream); exactly one finishReason, on the last
+    chunk, which alone carries usageMetadata with integer counts adding up; a mid-stream error
+    chunk is ``{"error": {code, message, status}}`` and comes last.
+    """
+    assert chunks, "no chunks"
+    version = {c.get("modelVersion") for c in chunks if "error" not in c}
+    assert len(version) <= 1, f"modelVersion changed: {version}"
+    rid = {c.get("responseId") for c in chunks if "error" not in c}
+    assert len(rid) <= 1, f"responseId changed: {rid}"
+    ids: set[str] = set()
+    for n, chunk in enumerate(chunks):
+        last = n == len(chunks) - 1
+        if "error" in chunk:
+            assert last and list(chunk) == ["error"], "an error chunk is alone and last"
+            err = chunk["error"]
+            assert (
+                _is_int(err.get("code"))
+                and isinstance(err.get("message"), str)
+                and isinstance(err.get("status"), str)
+            )
+            continue
+        cands = chunk.get("candidates")
+        assert isinstance(cands, list) and len(cands) == 1 and cands[0].get("index") == 0, chunk
+        cand = cands[0]
+        content = cand.get("content")
+        assert isinstance(content, dict) and content.get("role") == "model", chunk
+        for part in content.get("parts"):
+            keys = set(part) - {"thoughtSignature"}
+            sig = part.get("thoughtSignature")
+            assert sig is None or (isinstance(sig, str) and sig), part
+            if "functionCall" in keys:
+                assert keys == {"functionCall"}, part
+                fc = part["functionCall"]
+                assert isinstance(fc.get("name"), str) and fc["name"], part
+                assert isinstance(fc.get("args"), dict), part
+                assert isinstance(fc.get("id"), str) and fc["id"] and fc["id"] not in ids, part
+                ids.add(fc["id"])
+            else:
+                assert keys in ({"text"}, {"text", "thought"}), part
+                assert isinstance(part["text"], str) and (part["text"] or sig), f"empty unsigned text: {part}"
+                assert part.get("thought", True) is True, part
+        assert ("finishReason" in cand) == last, f"finishReason must be on the last chunk only (chunk {n})"
+        assert ("usageMetadata" in chunk) == last, f"usageMetadata must be on the last chunk only (chunk {n})"
+        if last:
+            usage = chunk["usageMetadata"]
+            counts = {k: v for k, v in usage.items() if k != "credits"}
+            assert all(_is_int(v) and v >= 0 for v in counts.values()), usage
+            assert usage["totalTokenCount"] == (
+                usage["promptTokenCount"] + usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0)
+            ), usage
