@@ -41,12 +41,11 @@ from bytespike.translate import (
     gemini_schema_to_json_schema,
     openai_embeddings_to_gemini,
     origin_signature,
-    pack_marker,
-    unpack_marker,
+    unpack_marker_bytes,
 )
 from bytespike.translate.gemini import read_gemini_signature
 from bytespike.translate.gemini_surface import read_hub_marker
-from bytespike.translate.signatures import MAX_MARKER_BYTES, PACKED_PREFIX
+from bytespike.translate.signatures import BYTES_MAGIC, MAX_MARKER_BYTES
 
 CLAUDE = "claude-sonnet-5-5"  # adaptive thinking
 CLAUDE_BUDGET = "claude-haiku-4-5"  # budget_tokens thinking
@@ -706,17 +705,21 @@ def test_foreign_gemini_signatures_dropped_for_claude_kept_on_their_part_for_gem
     ]
 
 
-def test_packed_markers_round_trip_and_refuse_zip_bombs() -> None:
-    payload = {
-        "p": "hub",
-        "m": CLAUDE,
-        "g": [[0, [{"type": "thinking", "thinking": "x" * 5000, "signature": "s"}]]],
-    }
-    marker = pack_marker(payload)
-    assert marker.startswith(PACKED_PREFIX) and len(marker) < 500 and unpack_marker(marker) == payload
-    bomb = zlib.compress(b'{"p":"hub","x":"' + b"a" * (MAX_MARKER_BYTES + 10) + b'"}', 9)
-    assert unpack_marker(PACKED_PREFIX + base64.urlsafe_b64encode(bomb).decode().rstrip("=")) is None
-    assert unpack_marker("bsx:~!!!") is None and unpack_marker("plain") is None
+def test_markers_are_base64_bytes_compressed_and_refuse_zip_bombs() -> None:
+    """google-genai types thoughtSignature as bytes: the marker must be base64, and read back
+    whichever alphabet the client re-encodes it in (the SDK sends bytes back URL-safe)."""
+    block = {"type": "thinking", "thinking": "x" * 5000 + "é", "signature": "s+/="}
+    message = {**TOOL_MESSAGE, "content": [block, TOOL_MESSAGE["content"][2]]}
+    parts = anthropic_response_to_gemini(message, surface_ctx())["candidates"][0]["content"]["parts"]
+    marker = parts[-1]["thoughtSignature"]
+    raw = base64.urlsafe_b64decode(marker)
+    assert len(marker) < 500 and unpack_marker_bytes(raw)["g"] == [[0, [block]]]  # type: ignore[index]
+    standard = base64.b64encode(raw).decode()
+    assert read_hub_marker(standard) == read_hub_marker(marker) == (CLAUDE, [(0, [block])])
+    bomb = BYTES_MAGIC + zlib.compress(b'{"p":"hub","x":"' + b"a" * (MAX_MARKER_BYTES + 10) + b'"}', 9)
+    assert unpack_marker_bytes(bomb) is None
+    assert read_hub_marker(base64.b64encode(bomb).decode()) is None
+    assert read_hub_marker("YnN4A!!!") is None and read_hub_marker("EqQBCkYI") is None
 
 
 # =====================================================================================

@@ -77,10 +77,10 @@ from .responses_wire import (
 from .signatures import (
     is_claude_signature,
     origin_signature,
-    pack_marker,
+    pack_marker_bytes,
     signature_origin,
     strip_foreign_thinking,
-    unpack_marker,
+    unpack_marker_bytes,
 )
 from .stops import anthropic_stop_to_openai, openai_finish_to_anthropic
 from .streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
@@ -146,7 +146,7 @@ __all__ = [
     "openai_response_to_anthropic",
     "openai_usage_to_anthropic",
     "origin_signature",
-    "pack_marker",
+    "pack_marker_bytes",
     "response_id_for",
     "responses_error",
     "responses_request_to_anthropic",
@@ -157,5 +157,5 @@ __all__ = [
     "safe_tool_name",
     "signature_origin",
     "strip_foreign_thinking",
-    "unpack_marker",
+    "unpack_marker_bytes",
 ]

@@ -9,9 +9,13 @@ incremental state machine; see docs/MAPPING.md ("Gemini surface") for the field 
 only ``thoughtSignature`` strings on the parts they came on (Gemini CLI even drops thought
 parts from its history). So every hub thinking block that is not Gemini's own (Claude's signed
 thinking and redacted thinking, DeepSeek/Ark reasoning with its origin marker) travels whole,
-inside a *packed* marker (:func:`.signatures.pack_marker`) put in ``thoughtSignature``::
+inside a byte marker (:func:`.signatures.pack_marker_bytes`) put in ``thoughtSignature``::
 
-    {"p": "hub", "m": <model>, "g": [[<position>, [<thinking block>, ...]], ...]}
+    base64url(b"bsx\0" + zlib(json{"p": "hub", "m": <model>, "g": [[<position>, [<block>, ...]], ...]}))
+
+``thoughtSignature`` is *bytes* to Google's SDKs (google-genai refuses a response whose
+signature is not base64, and re-encodes it URL-safe when it sends it back), so the marker is
+base64 and is read back in either alphabet.
 
 ``position`` counts the visible units before the group (a run of text parts, or one function
 call), so the blocks go back exactly where they were whatever the client merged. The marker
@@ -42,12 +46,19 @@ from .errors import TranslationError
 from .gemini import SKIP_SIGNATURE, SYNTH_ID_PREFIX, gemini_signature, read_gemini_signature
 from .names import ToolNameMap
 from .requests import DEFAULT_MAX_TOKENS, EFFORT_TO_BUDGET, budget_to_effort
-from .signatures import MARKER_PREFIX, is_claude_signature, pack_marker, signature_origin, unpack_marker
+from .signatures import (
+    BYTES_MAGIC,
+    is_claude_signature,
+    pack_marker_bytes,
+    signature_origin,
+    unpack_marker_bytes,
+)
 
 if TYPE_CHECKING:
     from bytespike.catalog import Model
 
 Event = tuple[str, dict]
+_URLSAFE = str.maketrans("-_", "+/")
 
 HUB_ORIGIN = "hub"
 """``p`` of a packed marker: hub thinking blocks carried through a client surface."""
@@ -173,13 +184,24 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+_MARKER_HEAD = base64.b64encode(BYTES_MAGIC).decode()[:5]  # "YnN4A": the same in both alphabets
+
+
 def _hub_marker(model: str, groups: list[tuple[int, list[dict]]]) -> str:
-    return pack_marker({"p": HUB_ORIGIN, "m": model, "g": [[pos, blocks] for pos, blocks in groups]})
+    payload = {"p": HUB_ORIGIN, "m": model, "g": [[pos, blocks] for pos, blocks in groups]}
+    return base64.urlsafe_b64encode(pack_marker_bytes(payload)).decode()
 
 
 def read_hub_marker(signature: Any) -> tuple[str, list[tuple[int, list[dict]]]] | None:
-    """(model, [(position, blocks)]) from a packed hub marker; None for anything else."""
-    data = unpack_marker(signature)
+    """(model, [(position, blocks)]) from a hub marker; None for anything else (Gemini's own
+    signatures, the sentinel, garbage)."""
+    if not isinstance(signature, str) or not signature.startswith(_MARKER_HEAD):
+        return None
+    try:
+        raw = base64.b64decode(signature.translate(_URLSAFE) + "=" * (-len(signature) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    data = unpack_marker_bytes(raw)
     if data is None or data.get("p") != HUB_ORIGIN:
         return None
     groups: list[tuple[int, list[dict]]] = []
@@ -462,14 +484,8 @@ class _RequestBuilder:
             if not isinstance(part, dict):
                 raise TranslationError("parts must be objects", param)
             sig = _f(part, "thoughtSignature")
-            real_sig = (
-                sig
-                if isinstance(sig, str)
-                and sig
-                and sig != SKIP_SIGNATURE
-                and not sig.startswith(MARKER_PREFIX)
-                else None
-            )
+            ours = read_hub_marker(sig) is not None
+            real_sig = sig if isinstance(sig, str) and sig and sig != SKIP_SIGNATURE and not ours else None
             if real_sig and not gemini:
                 self.dropped_signatures += 1
                 real_sig = None

@@ -6,10 +6,9 @@ signature. We still surface it as a ``thinking`` block, signed with a marker
 from: it is echoed back as ``reasoning_content`` to the same provider, and stripped
 before anything is sent to Claude (which would reject it: "Invalid signature").
 
-Client surfaces with no thinking block of their own (Gemini's) carry whole hub thinking
-blocks in one opaque string, a *packed* marker (:func:`pack_marker`): the same ``bsx:``
-family, its JSON zlib-compressed (``bsx:~`` + base64url) when that is shorter, read back
-with a decompression cap so a client cannot send a zip bomb.
+Client surfaces with no thinking block of their own (Gemini's) carry whole hub thinking blocks
+in one opaque *byte* string (:func:`pack_marker_bytes`: a magic prefix and zlib-compressed JSON),
+read back with a decompression cap so a client cannot send a zip bomb.
 """
 
 from __future__ import annotations
@@ -21,51 +20,37 @@ from functools import lru_cache
 from typing import Any
 
 MARKER_PREFIX = "bsx:"
-PACKED_PREFIX = MARKER_PREFIX + "~"
+BYTES_MAGIC = b"bsx\x00"
 MAX_MARKER_BYTES = 16 * 1024 * 1024
-"""A packed marker never inflates past this (request bodies are smaller than that anyway)."""
+"""A byte marker never inflates past this (request bodies are smaller than that anyway)."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def pack_marker(payload: dict[str, Any]) -> str:
-    """``payload`` as a ``bsx:`` marker: plain base64url JSON, or zlib-compressed when shorter."""
+def pack_marker_bytes(payload: dict[str, Any]) -> bytes:
+    """``payload`` as a byte marker: ``BYTES_MAGIC`` + zlib-compressed compact JSON."""
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    packed = zlib.compress(raw, 9)
-    if len(packed) + 1 < len(raw):
-        return PACKED_PREFIX + _b64(packed)
-    return MARKER_PREFIX + _b64(raw)
+    return BYTES_MAGIC + zlib.compress(raw, 9)
 
 
-def unpack_marker(signature: Any) -> dict[str, Any] | None:
-    """The payload of any ``bsx:`` marker (plain or packed); None for anything else or garbage."""
-    if not isinstance(signature, str) or not signature.startswith(MARKER_PREFIX):
+def unpack_marker_bytes(data: bytes) -> dict[str, Any] | None:
+    """The payload of a byte marker; None for anything else, garbage, or a zip bomb."""
+    if not data.startswith(BYTES_MAGIC):
         return None
+    inflater = zlib.decompressobj()
     try:
-        if signature.startswith(PACKED_PREFIX):
-            inflater = zlib.decompressobj()
-            raw = inflater.decompress(_unb64(signature[len(PACKED_PREFIX) :]), MAX_MARKER_BYTES)
-            if inflater.unconsumed_tail:
-                return None  # larger than any request could be: refuse to inflate it
-        else:
-            raw = _unb64(signature[len(MARKER_PREFIX) :])
-        data = json.loads(raw)
-    except (ValueError, TypeError, zlib.error):
+        raw = inflater.decompress(data[len(BYTES_MAGIC) :], MAX_MARKER_BYTES)
+        if inflater.unconsumed_tail:
+            return None  # larger than any request could be: refuse to inflate it
+        payload = json.loads(raw)
+    except (ValueError, zlib.error):
         return None
-    return data if isinstance(data, dict) else None
+    return payload if isinstance(payload, dict) else None
 
 
 @lru_cache(maxsize=64)
 def origin_signature(provider: str) -> str:
     """The marker signature for thinking produced by ``provider``."""
     payload = json.dumps({"p": provider}, separators=(",", ":")).encode()
-    return MARKER_PREFIX + _b64(payload)
+    return MARKER_PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
 def signature_origin(signature: Any) -> str | None:
@@ -78,8 +63,12 @@ def signature_origin(signature: Any) -> str | None:
 
 @lru_cache(maxsize=256)
 def _marker_provider(signature: str) -> str:
-    data = unpack_marker(signature)
-    if data is not None and isinstance(data.get("p"), str):
+    raw = signature[len(MARKER_PREFIX) :]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, TypeError):
+        return ""
+    if isinstance(data, dict) and isinstance(data.get("p"), str):
         return data["p"]
     return ""
 
