@@ -41,6 +41,7 @@ from bytespike.translate import (
     gemini_schema_to_json_schema,
     openai_embeddings_to_gemini,
     origin_signature,
+    strip_hub_markers,
     unpack_marker_bytes,
 )
 from bytespike.translate.gemini import read_gemini_signature
@@ -1042,3 +1043,40 @@ def test_hub_target_follows_the_catalog() -> None:
     assert gemini_request_to_anthropic(hello(), CLAUDE)[1].target == HubTarget.of(catalog().model(CLAUDE))  # type: ignore[arg-type]
     assert HubTarget.of(catalog().model(DEEPSEEK)).thinking == "switch"  # type: ignore[arg-type]
     assert read_gemini_signature(origin_signature("deepseek")) is None
+
+
+def test_switching_to_a_gemini_model_strips_our_markers_for_the_pass_through() -> None:
+    """Claude answered, the user switched the chat to a Gemini model: the pass-through request
+    must not carry our markers (Gemini would refuse them as corrupted signatures)."""
+    parts = anthropic_response_to_gemini(TOOL_MESSAGE, surface_ctx())["candidates"][0]["content"]["parts"]
+    kept = [p for p in parts if not p.get("thought")]
+    body = {
+        "contents": [
+            user({"text": "weather?"}),
+            model(*kept),
+            user(
+                {
+                    "functionResponse": {
+                        "id": "toolu_01",
+                        "name": "get_weather",
+                        "response": {"output": "sunny"},
+                    }
+                }
+            ),
+        ]
+    }
+    stripped, removed = strip_hub_markers(body)
+    assert removed == 2
+    assert stripped["contents"][1]["parts"] == [
+        {"text": "Let me check."},
+        {"functionCall": kept[1]["functionCall"], "thoughtSignature": SKIP_SIGNATURE},
+    ]
+    assert stripped["contents"][0] is body["contents"][0]
+    untouched = {"contents": [model({"text": "x", "thoughtSignature": "REAL"})]}
+    assert strip_hub_markers(untouched) == (untouched, 0)
+    assert strip_hub_markers(untouched)[0] is untouched  # pass-through stays the same object
+    cut = anthropic_response_to_gemini(
+        {**TOOL_MESSAGE, "content": TOOL_MESSAGE["content"][:1], "stop_reason": "max_tokens"}, surface_ctx()
+    )["candidates"][0]["content"]["parts"]
+    only_marker = {"contents": [model(*[p for p in cut if not p.get("thought")])]}
+    assert strip_hub_markers(only_marker) == ({"contents": []}, 1)  # an empty turn goes

@@ -41,6 +41,7 @@ from .gemini_surface import (
     check_gemini_chunks,
     gemini_request_to_anthropic,
     gemini_schema_to_json_schema,
+    strip_hub_markers,
 )
 from .invariants import (
     assemble_anthropic_events,
@@ -157,5 +158,6 @@ __all__ = [
     "safe_tool_name",
     "signature_origin",
     "strip_foreign_thinking",
+    "strip_hub_markers",
     "unpack_marker_bytes",
 ]

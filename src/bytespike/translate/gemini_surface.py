@@ -1533,3 +1533,43 @@ def check_gemini_chunks(chunks: list[dict]) -> None:
             assert usage["totalTokenCount"] == (
                 usage["promptTokenCount"] + usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0)
             ), usage
+
+
+def strip_hub_markers(body: dict) -> tuple[dict, int]:
+    """A Gemini request for a **Gemini** model (the pass-through lane) without our markers.
+
+    A conversation that switched from another model to a Gemini one carries markers in
+    ``thoughtSignature``; Gemini would refuse them as corrupted signatures. Each is removed;
+    on a ``functionCall`` it becomes Gemini's documented sentinel (Gemini validates the first
+    call of every step of the current turn), and an empty text part that only carried one goes
+    (with its turn, if that leaves the turn empty).
+    Returns (body, markers removed); the body is the same object when there were none, so the
+    pass-through stays byte-exact (callers can skip this when b"YnN4A" is not in the raw body).
+    """
+    contents = _f(body, "contents")
+    if not isinstance(contents, list):
+        return body, 0
+    removed = 0
+    out_contents: list[Any] = []
+    for content in contents:
+        parts = _f(content, "parts")
+        if not isinstance(parts, list):
+            out_contents.append(content)
+            continue
+        new_parts: list[Any] = []
+        for part in parts:
+            if not isinstance(part, dict) or read_hub_marker(_f(part, "thoughtSignature")) is None:
+                new_parts.append(part)
+                continue
+            removed += 1
+            part = {k: v for k, v in part.items() if k not in ("thoughtSignature", "thought_signature")}
+            if _f(part, "functionCall") is not None:
+                part["thoughtSignature"] = SKIP_SIGNATURE
+            elif set(part) <= {"text", "thought"} and not part.get("text"):
+                continue
+            new_parts.append(part)
+        if new_parts:  # a turn left empty goes (Gemini refuses empty parts)
+            out_contents.append({**content, "parts": new_parts} if new_parts != parts else content)
+    if not removed:
+        return body, 0
+    return {**body, "contents": out_contents}, removed
