@@ -217,24 +217,38 @@ def test_thinking_survives_a_gemini_client(
 
 
 @st.composite
-def gemini_answers(draw: st.DrawFn) -> tuple[dict, list[dict]]:
-    """A Gemini answer following Gemini's signature rules, whole and as chunks."""
-    counter = itertools.count()
+def model_parts(
+    draw: st.DrawFn, *, max_calls: int, signed_first_call: Any, ids: Any, counter: Any = None
+) -> list[dict]:
+    """A Gemini model turn: a signed thought? → text (signed or not)? → function calls, the
+    first one signed or not (Gemini signs the first call of a step), ids or not. ``counter`` keeps
+    signatures and ids unique across the turns of one example."""
+    _signatures = counter if counter is not None else itertools.count()
     parts: list[dict] = []
     if draw(st.booleans()):
         parts.append(
-            {"text": draw(words), "thought": True, "thoughtSignature": f"TH{next(counter)}{draw(sigs)}"}
+            {"text": draw(words), "thought": True, "thoughtSignature": f"TH{next(_signatures)}{draw(sigs)}"}
         )
     if draw(st.booleans()):
         part: dict[str, Any] = {"text": draw(words)}
         if draw(st.booleans()):
-            part["thoughtSignature"] = f"TX{next(counter)}{draw(sigs)}"
+            part["thoughtSignature"] = f"TX{next(_signatures)}{draw(sigs)}"
         parts.append(part)
-    for k in range(draw(st.integers(0, 3))):
-        call: dict[str, Any] = {"functionCall": {"name": draw(tool_names), "args": draw(json_args)}}
-        if k == 0 and draw(st.booleans()):
-            call["thoughtSignature"] = f"FC{next(counter)}{draw(sigs)}"
+    for k in range(draw(st.integers(0, max_calls))):
+        fc: dict[str, Any] = {"name": draw(tool_names), "args": draw(json_args)}
+        if draw(ids):
+            fc["id"] = f"call-{next(_signatures)}"
+        call: dict[str, Any] = {"functionCall": fc}
+        if k == 0 and draw(signed_first_call):
+            call["thoughtSignature"] = f"FC{next(_signatures)}{draw(sigs)}"
         parts.append(call)
+    return parts
+
+
+@st.composite
+def gemini_answers(draw: st.DrawFn) -> tuple[dict, list[dict]]:
+    """A Gemini answer following Gemini's signature rules, whole and as chunks."""
+    parts = draw(model_parts(max_calls=3, signed_first_call=st.booleans(), ids=st.just(False)))
     usage = {
         "promptTokenCount": draw(st.integers(0, 900)),
         "candidatesTokenCount": draw(st.integers(0, 90)),
@@ -295,26 +309,10 @@ def gemini_requests(draw: st.DrawFn) -> dict:
     counter = itertools.count()
     contents: list[dict] = [{"role": "user", "parts": [{"text": draw(words)}]}]
     for _ in range(draw(st.integers(0, 3))):
-        parts: list[dict] = []
-        if draw(st.booleans()):
-            parts.append(
-                {"text": draw(words), "thought": True, "thoughtSignature": f"TH{next(counter)}{draw(sigs)}"}
-            )
-        if draw(st.booleans()):
-            text: dict[str, Any] = {"text": draw(words)}
-            if draw(st.booleans()):
-                text["thoughtSignature"] = f"TX{next(counter)}{draw(sigs)}"
-            parts.append(text)
-        calls = []
-        for k in range(draw(st.integers(0, 2))):
-            fc: dict[str, Any] = {"name": draw(tool_names), "args": draw(json_args)}
-            if draw(st.booleans()):
-                fc["id"] = f"call-{next(counter)}"
-            part: dict[str, Any] = {"functionCall": fc}
-            if k == 0:
-                part["thoughtSignature"] = f"FC{next(counter)}{draw(sigs)}"
-            parts.append(part)
-            calls.append(fc)
+        parts = draw(
+            model_parts(max_calls=2, signed_first_call=st.just(True), ids=st.booleans(), counter=counter)
+        )
+        calls = [p["functionCall"] for p in parts if "functionCall" in p]
         if not parts:
             continue
         contents.append({"role": "model", "parts": parts})
