@@ -12,6 +12,27 @@ from typing import Any
 
 Splitter = Callable[[str], list[str]]
 
+CLAUDE_SIGNATURE = "EqQBCkYIBxgCKkBclaudesignature+/="
+CLAUDE_TOOL_ANSWER: dict[str, Any] = {
+    "id": "msg_01",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-sonnet-5-5",
+    "content": [
+        {"type": "thinking", "thinking": "The user wants Paris weather.", "signature": CLAUDE_SIGNATURE},
+        {"type": "text", "text": "Let me check."},
+        {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}},
+    ],
+    "stop_reason": "tool_use",
+    "usage": {
+        "input_tokens": 20,
+        "cache_read_input_tokens": 10,
+        "cache_creation_input_tokens": 0,
+        "output_tokens": 30,
+    },
+}
+"""Claude's answer to a tool-using prompt with thinking: signed thinking, text, one call."""
+
 
 def halves(text: str) -> list[str]:
     """Two pieces (the first may be empty), a split every stream translator must take."""
@@ -36,11 +57,16 @@ def message_events(message: dict[str, Any], split: Splitter = halves) -> list[tu
             events += [delta({"type": "text_delta", "text": piece}) for piece in split(block["text"])]
         elif kind == "thinking":
             events.append(_start(i, {"type": "thinking", "thinking": "", "signature": ""}))
-            events += [delta({"type": "thinking_delta", "thinking": p}) for p in split(block["thinking"]) if p]
+            events += [
+                delta({"type": "thinking_delta", "thinking": p}) for p in split(block["thinking"]) if p
+            ]
             events.append(delta({"type": "signature_delta", "signature": block["signature"]}))
         elif kind == "tool_use":
             events.append(_start(i, {**block, "input": {}}))
-            events += [delta({"type": "input_json_delta", "partial_json": p}) for p in split(json.dumps(block["input"]))]
+            events += [
+                delta({"type": "input_json_delta", "partial_json": p})
+                for p in split(json.dumps(block["input"]))
+            ]
         else:
             events.append(_start(i, block))
         events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))

@@ -14,7 +14,7 @@ import zlib
 from typing import Any
 
 import pytest
-from tests.support.hub_events import message_events
+from tests.support.hub_events import CLAUDE_SIGNATURE, CLAUDE_TOOL_ANSWER, message_events
 
 from bytespike.catalog import catalog
 from bytespike.errors import GatewayError, Kind, gemini_body, gemini_status
@@ -55,7 +55,7 @@ GPT = "gpt-6.1-terra"
 DEEPSEEK = "deepseek-flash"
 GEMINI = "gemini-3.8-flash"
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 8).decode()
-CLAUDE_SIG = "EqQBCkYIBxgCKkBclaudesignature+/="
+CLAUDE_SIG = CLAUDE_SIGNATURE
 
 WEATHER_DECL = {
     "name": "get_weather",
@@ -570,24 +570,7 @@ def test_dropped_generation_fields_are_warned_not_sent() -> None:
 # Thinking through the client: markers out, blocks back
 # =====================================================================================
 
-TOOL_MESSAGE = {
-    "id": "msg_01",
-    "type": "message",
-    "role": "assistant",
-    "model": CLAUDE,
-    "content": [
-        {"type": "thinking", "thinking": "The user wants Paris weather.", "signature": CLAUDE_SIG},
-        {"type": "text", "text": "Let me check."},
-        {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}},
-    ],
-    "stop_reason": "tool_use",
-    "usage": {
-        "input_tokens": 20,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-        "output_tokens": 30,
-    },
-}
+TOOL_MESSAGE = CLAUDE_TOOL_ANSWER
 
 
 def surface_ctx(model_id: str = CLAUDE, include_thoughts: bool = True) -> Any:

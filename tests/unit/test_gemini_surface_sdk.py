@@ -22,7 +22,7 @@ import pytest
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-from tests.support.hub_events import message_events
+from tests.support.hub_events import CLAUDE_TOOL_ANSWER, message_events
 
 from bytespike.catalog import catalog
 from bytespike.errors import GatewayError, Kind, gemini_body, gemini_status
@@ -40,25 +40,7 @@ from bytespike.translate import (
 from bytespike.translate.gemini_surface import read_hub_marker
 
 MODEL = "claude-sonnet-5-5"
-SIG = "EqQBCkYIBxgCKkBclaudesignature+/="
-MESSAGE = {
-    "id": "msg_01",
-    "type": "message",
-    "role": "assistant",
-    "model": MODEL,
-    "content": [
-        {"type": "thinking", "thinking": "Paris weather wanted.", "signature": SIG},
-        {"type": "text", "text": "Let me check."},
-        {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}},
-    ],
-    "stop_reason": "tool_use",
-    "usage": {
-        "input_tokens": 20,
-        "cache_read_input_tokens": 10,
-        "cache_creation_input_tokens": 0,
-        "output_tokens": 30,
-    },
-}
+MESSAGE = CLAUDE_TOOL_ANSWER
 ROUTE = re.compile(r"^/v1beta/models/(?P<model>[^:/?]+)(?::(?P<method>\w+))?")
 
 
@@ -161,7 +143,7 @@ CONFIG = types.GenerateContentConfig(
 
 def _check(response: types.GenerateContentResponse) -> None:
     parts = response.candidates[0].content.parts  # type: ignore[index,union-attr]
-    assert parts[0].thought is True and parts[0].text == "Paris weather wanted."  # type: ignore[index]
+    assert parts[0].thought is True and parts[0].text == "The user wants Paris weather."  # type: ignore[index]
     assert parts[1].text == "Let me check."  # type: ignore[index]
     (call,) = response.function_calls  # type: ignore[misc]
     assert (call.id, call.name, call.args) == ("toolu_01", "get_weather", {"city": "Paris"})
@@ -203,7 +185,7 @@ def test_generate_content_stream(client: genai.Client) -> None:
     )
     thoughts = "".join(p.text or "" for p in merged.candidates[0].content.parts if p.thought)  # type: ignore[index,union-attr]
     text = "".join(p.text or "" for p in merged.candidates[0].content.parts if not p.thought)  # type: ignore[index,union-attr]
-    assert (thoughts, text) == ("Paris weather wanted.", "Let me check.")
+    assert (thoughts, text) == ("The user wants Paris weather.", "Let me check.")
     (call,) = merged.function_calls  # type: ignore[misc]
     assert (call.id, call.name, call.args) == ("toolu_01", "get_weather", {"city": "Paris"})
     assert chunks[-1].usage_metadata.total_token_count == 60  # type: ignore[union-attr]
