@@ -11,7 +11,7 @@ parts from its history). So every hub thinking block that is not Gemini's own (C
 thinking and redacted thinking, DeepSeek/Ark reasoning with its origin marker) travels whole,
 inside a byte marker (:func:`.signatures.pack_marker_bytes`) put in ``thoughtSignature``::
 
-    base64url(b"bsx\0" + zlib(json{"p": "hub", "m": <model>, "g": [[<position>, [<block>, ...]], ...]}))
+    base64url(b"bsx\\0" + zlib(json{"p": "hub", "m": <model>, "g": [[<position>, [<block>, ...]], ...]}))
 
 ``thoughtSignature`` is *bytes* to Google's SDKs (google-genai refuses a response whose
 signature is not base64, and re-encodes it URL-safe when it sends it back), so the marker is
@@ -42,6 +42,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bytespike.errors import GatewayError, Kind, gemini_body
+
 from .errors import TranslationError
 from .gemini import SKIP_SIGNATURE, SYNTH_ID_PREFIX, gemini_signature, read_gemini_signature
 from .names import ToolNameMap
@@ -61,7 +63,7 @@ Event = tuple[str, dict]
 _URLSAFE = str.maketrans("-_", "+/")
 
 HUB_ORIGIN = "hub"
-"""``p`` of a packed marker: hub thinking blocks carried through a client surface."""
+"""``p`` of a marker's payload: hub thinking blocks carried through a client surface."""
 
 JSON_INSTRUCTION = "Respond with valid JSON only, with no prose and no code fences."
 
@@ -1433,8 +1435,6 @@ class AnthropicToGeminiStream:
         return [self._chunk(parts)] if parts else []
 
     def _error_chunk(self, error: Any) -> dict:
-        from bytespike.errors import GatewayError, Kind, gemini_body
-
         etype = error.get("type") if isinstance(error, dict) else None
         message = _s(error.get("message")) if isinstance(error, dict) else ""
         kind = Kind(_ANTHROPIC_ERROR_KINDS.get(str(etype), "upstream_error"))
