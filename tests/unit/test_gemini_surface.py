@@ -1023,6 +1023,7 @@ def test_embed_responses() -> None:
 
 
 def test_hub_target_follows_the_catalog() -> None:
+    assert gemini_request_to_anthropic(hello(), f"models/{CLAUDE}")[0]["model"] == CLAUDE
     assert gemini_request_to_anthropic(hello(), CLAUDE)[1].target == HubTarget.of(catalog().model(CLAUDE))  # type: ignore[arg-type]
     assert HubTarget.of(catalog().model(DEEPSEEK)).thinking == "switch"  # type: ignore[arg-type]
     assert read_gemini_signature(origin_signature("deepseek")) is None

@@ -861,6 +861,7 @@ def gemini_request_to_anthropic(
     """
     if not isinstance(body, dict):
         raise TranslationError("request body must be a JSON object")
+    model = model.removeprefix("models/")  # Google's resource name or the bare id
     target = target or target_for(model)
     ctx = GeminiSurfaceContext(model=model, target=target, stream=stream)
     if _f(body, "cachedContent"):
