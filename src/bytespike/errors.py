@@ -13,7 +13,9 @@ import os
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
+
+from bytespike.protocols import SurfaceName
 
 
 class Kind(StrEnum):
@@ -210,6 +212,32 @@ def gemini_body(err: GatewayError) -> dict[str, Any]:
     if details:
         error["details"] = details
     return {"error": error}
+
+
+def error_status(err: GatewayError, surface: SurfaceName) -> int:
+    """The HTTP status of an error on ``surface`` (529 is Anthropic's alone)."""
+    match surface:
+        case SurfaceName.ANTHROPIC:
+            return anthropic_status(err)
+        case SurfaceName.OPENAI_CHAT | SurfaceName.OPENAI_RESPONSES:
+            return openai_status(err)
+        case SurfaceName.GEMINI:
+            return gemini_status(err)
+        case _:
+            assert_never(surface)
+
+
+def error_body(err: GatewayError, surface: SurfaceName, request_id: str) -> dict[str, Any]:
+    """The error body in ``surface``'s own shape."""
+    match surface:
+        case SurfaceName.ANTHROPIC:
+            return anthropic_body(err, request_id)
+        case SurfaceName.OPENAI_CHAT | SurfaceName.OPENAI_RESPONSES:
+            return openai_body(err)
+        case SurfaceName.GEMINI:
+            return gemini_body(err)
+        case _:
+            assert_never(surface)
 
 
 def error_headers(err: GatewayError) -> dict[str, str]:

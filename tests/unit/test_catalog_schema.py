@@ -88,7 +88,7 @@ READERS: dict[str, tuple[str, str]] = {
     # ModelEntry -> Model (catalog/schema.py builds the Model; these read the Model's fields)
     "id": ("gateway/messages.py", r'"id": m\.id'),
     "provider": ("catalog/__init__.py", r"self\.providers\[model\.provider\]"),
-    "upstream_model": ("gateway/chat.py", r"model\.upstream_model"),
+    "upstream_model": ("gateway/lanes/chat_wire.py", r"model\.upstream_model"),
     "display_name": ("gateway/messages.py", r"m\.display_name"),
     "created_at": ("gateway/messages.py", r"m\.created_at"),
     "status": ("gateway/messages.py", r'"status": m\.status'),
@@ -97,9 +97,9 @@ READERS: dict[str, tuple[str, str]] = {
     "retires_at": ("gateway/media/common.py", r"model\.retires_at"),
     "context_window": ("catalog/__init__.py", r"self\.context_window"),
     "max_input_tokens": ("catalog/__init__.py", r"self\.max_input_tokens"),
-    "max_output_tokens": ("gateway/chat.py", r"model\.max_output_tokens"),
+    "max_output_tokens": ("gateway/lanes/chat_surface.py", r"model\.max_output_tokens"),
     "capabilities": ("gateway/messages.py", r"m\.capabilities"),
-    "thinking": ("gateway/chat.py", r"call\.model\.thinking"),
+    "thinking": ("gateway/lanes/chat_surface.py", r"model\.thinking"),
     "thinking_always_on": ("gateway/playground.py", r"m\.thinking_always_on"),
     "free_tier": ("playground/settings.py", r"m\.free_tier and"),
     "price": ("billing/__init__.py", r"return model\.price\b"),
@@ -134,6 +134,7 @@ READERS: dict[str, tuple[str, str]] = {
     "base_url": ("providers/__init__.py", r"base_url"),
     "key_env": ("providers/__init__.py", r"key_env"),
     "sim_prefix": ("local/stack.py", r"sim_prefix"),
+    "wires": ("gateway/lanes/registry.py", r"provider\.wires"),
     # Meta
     "as_of": ("gateway/messages.py", r"catalog\(\)\.as_of"),
 }

@@ -151,10 +151,11 @@ class Provenance:
 @dataclass(frozen=True, slots=True)
 class Provider:
     name: str
-    wire: str
+    wire: str  # the provider's own protocol (media endpoints, token counts)
     base_url: str
     key_env: str
     sim_prefix: str
+    wires: tuple[str, ...] = ()  # the chat protocols it speaks upstream, most capable first (gateway/lanes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from bytespike.catalog import (
     Provider,
     UnitPrice,
 )
+from bytespike.protocols import WireName
 
 Credits = Annotated[int, Field(ge=0, strict=True)]
 Positive = Annotated[int, Field(gt=0, strict=True)]
@@ -118,6 +119,12 @@ class ProviderEntry(_Strict):
     base_url: str
     key_env: str
     sim_prefix: str | None = None
+    wires: list[WireName] | None = None  # chat protocols, most capable first; default: [wire] for a chat wire
+
+    def chat_wires(self) -> tuple[str, ...]:
+        if self.wires:
+            return tuple(w.value for w in self.wires)
+        return (self.wire,) if self.wire in WireName.__members__.values() else ()
 
 
 class ModelEntry(_Strict):
@@ -248,6 +255,8 @@ class CatalogFile(_Strict):
         for m in self.models:
             if m.provider not in self.providers:
                 raise ValueError(f"catalog model {m.id} names unknown provider {m.provider}")
+            if m.modality == "chat" and not self.providers[m.provider].chat_wires():
+                raise ValueError(f"catalog model {m.id}: provider {m.provider} speaks no chat protocol (wires)")
             if m.id in ids:
                 raise ValueError(f"catalog model {m.id} listed twice")
             ids.add(m.id)
@@ -265,7 +274,7 @@ class CatalogFile(_Strict):
     def to_catalog(self) -> Catalog:
         providers = {
             name: Provider(name=name, wire=p.wire, base_url=p.base_url.rstrip("/"), key_env=p.key_env,
-                           sim_prefix=p.sim_prefix or f"/{name}")
+                           sim_prefix=p.sim_prefix or f"/{name}", wires=p.chat_wires())
             for name, p in self.providers.items()
         }
         return Catalog(as_of=self.meta.as_of.isoformat(), providers=providers,

@@ -1,4 +1,7 @@
-"""The Anthropic Messages surface: /v1/messages, /v1/messages/count_tokens, /v1/models."""
+"""The Anthropic Messages function's other endpoints: /v1/messages/count_tokens and /v1/models.
+
+``POST /v1/messages`` itself is a lane (gateway/lanes: the Anthropic surface on every wire).
+"""
 
 from __future__ import annotations
 
@@ -10,34 +13,21 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
-from bytespike.billing import Usage, cache_ttl_hint, estimate_input_tokens, hold_credits
+from bytespike.billing import cache_ttl_hint, estimate_input_tokens, hold_credits
 from bytespike.billing.tokens import count_input_tokens
 from bytespike.catalog import Model, Price, catalog
-from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
-from bytespike.gateway import auth, precheck
-from bytespike.gateway.anthropic_stream import AnthropicPassthrough
-from bytespike.gateway.crossing import messages_via_openai
+from bytespike.gateway import auth
 from bytespike.gateway.pipeline import (
-    Call,
-    billed_json,
-    call_headers,
-    hold_and_open,
     new_request_id,
-    open_pooled,
-    read_json,
-    relay,
-    request_id_for,
-    session_id_of,
 )
 from bytespike.http import access
 from bytespike.http.render import error_response, json_response, parse_json_object, read_body
-from bytespike.providers import accounts_for, pool
+from bytespike.providers import accounts_for
 from bytespike.providers import anthropic as claude
 from bytespike.sse import dumps
-from bytespike.translate import strip_foreign_thinking
 from bytespike.wire.anthropic import CountTokensRequest, MessagesRequest, first_error
 
 log = logging.getLogger("bytespike.messages")
@@ -59,69 +49,6 @@ def validate[R: (MessagesRequest, CountTokensRequest)](body: dict[str, Any], sch
     except ValidationError as exc:
         param, message = first_error(exc)
         raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
-
-
-async def create_message(request: Request) -> Response:
-    request_id = new_request_id()
-    estimated: int | None = 0
-    try:
-        key = await auth.authenticate(request)
-        raw = await read_body(request)
-        body = parse_json_object(raw)
-        access.note(model=body.get("model"))
-        req = validate(body, MessagesRequest)
-        model = resolve_model(req.model)
-        auth.authorize(key, model)
-        precheck.messages(req, model, catalog().provider_of(model))
-        if req.max_tokens > model.max_output_tokens:
-            raise GatewayError(Kind.INVALID_REQUEST,
-                               f"max_tokens: {req.max_tokens} > {model.max_output_tokens}, the maximum for {model.id}",
-                               param="max_tokens")
-        input_tokens = estimate_input_tokens(body)
-        at = time.time()
-        estimated = hold_credits(model, body, input_tokens=input_tokens, cache_ttl=cache_ttl_hint(raw), at=at)
-        request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
-        call = Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=estimated,
-                    reservation_id=request_id, idempotent=idempotent, input_estimate=input_tokens, at=at,
-                    request=request, session_id=session_id_of(request.headers))
-        wire = catalog().provider_of(model).wire
-        if wire == "openai":
-            return await messages_via_openai(request, call, body, input_tokens)
-        if wire == "gemini":
-            from bytespike.gateway.gemini_lane import messages_via_gemini  # issue #4
-
-            return await messages_via_gemini(request, call, body, input_tokens)
-        return await _claude(request, call, body, raw)
-    except GatewayError as err:
-        return error_response(err, SURFACE, request_id, estimated)
-
-
-async def _claude(request: Request, call: Call, body: dict[str, Any], raw: bytes) -> Response:
-    if b"bsx:" in raw:  # thinking produced by another provider cannot be replayed to Claude
-        body = strip_foreign_thinking(body)
-        raw = dumps(body).encode()
-
-    def payload(model: Model) -> bytes:
-        """The client's bytes as sent, re-encoded only when the model name must change."""
-        return raw if body["model"] == model.upstream_model else dumps({**body, "model": model.upstream_model}).encode()
-
-    stream = bool(body.get("stream"))
-    session = pool.session_key((body.get("metadata") or {}).get("user_id"),
-                               dumps([body.get("tools"), body.get("system")]).encode() if b"cache_control" in raw else None)
-    upstream = await hold_and_open(call, lambda: open_pooled(
-        call, lambda account, model: claude.post(account, "/v1/messages", payload(model), request.headers), session))
-    headers = call_headers(call)
-    if stream:
-        translator = AnthropicPassthrough(call)
-        return StreamingResponse(
-            relay(call, upstream, translator, ping_interval=settings().ping_interval),
-            media_type="text/event-stream",
-            headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
-    message, usage = await read_json(call, upstream, lambda m: (m, Usage.from_anthropic(m.get("usage"))))
-    if call.model.upstream_model != call.model.id:
-        message["model"] = call.model.id
-    return await billed_json(call, usage, message, headers)
 
 
 async def count_tokens(request: Request) -> Response:

@@ -389,8 +389,14 @@ async def _record_settle(call: Call, *, cost: int, usage: dict[str, Any], status
         return False
 
 
-async def billed_json(call: Call, usage: Usage, document: dict[str, Any], headers: dict[str, str]) -> Response:
-    """The upstream's finished answer with ``usage.credits``, settled before it is sent.
+def _usage_credits(document: dict[str, Any], cost: int) -> None:
+    document.setdefault("usage", {})["credits"] = cost
+
+
+async def billed_json(call: Call, usage: Usage, document: dict[str, Any], headers: dict[str, str],
+                      credit: Callable[[dict[str, Any], int], None] = _usage_credits) -> Response:
+    """The upstream's finished answer with its credits (``credit`` puts them where the client's
+    protocol reads usage: ``usage.credits`` unless told), settled before it is sent.
 
     Settling after the body (with the response ended only after the write, as Lambda
     requires) was measured and dropped: uvicorn serves one request per connection at a
@@ -399,7 +405,7 @@ async def billed_json(call: Call, usage: Usage, document: dict[str, Any], header
     ``settle_ok`` never raises: a lost settle still answers, unbilled (the sweeper).
     """
     cost = await settle_success(call, usage)
-    document.setdefault("usage", {})["credits"] = cost
+    credit(document, cost)
     return Response(dumps(document).encode(), headers=headers, media_type="application/json")
 
 

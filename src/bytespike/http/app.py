@@ -53,9 +53,11 @@ class GatewayApp(Starlette):
 
 def _register_messages(app: GatewayApp) -> None:
     from bytespike.gateway import messages
+    from bytespike.gateway.lanes.run import run_lane
+    from bytespike.protocols import SurfaceName
 
     async def create_message(request: Request) -> Response:
-        return await messages.create_message(request)
+        return await run_lane(request, SurfaceName.ANTHROPIC)
 
     async def count_tokens(request: Request) -> Response:
         return await messages.count_tokens(request)
@@ -94,10 +96,11 @@ def _register_admin(app: GatewayApp) -> None:
 
 
 def _register_chat(app: GatewayApp) -> None:
-    from bytespike.gateway import chat
+    from bytespike.gateway.lanes.run import run_lane
+    from bytespike.protocols import SurfaceName
 
     async def chat_completions(request: Request) -> Response:
-        return await chat.chat_completions(request)
+        return await run_lane(request, SurfaceName.OPENAI_CHAT)
 
     app.add_api_route("/v1/chat/completions", chat_completions, methods=["POST"],
                       summary="Create a chat completion (OpenAI Chat Completions)")

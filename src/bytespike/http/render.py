@@ -10,16 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bytespike.config import settings
-from bytespike.errors import (
-    GatewayError,
-    Kind,
-    anthropic_body,
-    anthropic_status,
-    error_headers,
-    openai_body,
-    openai_status,
-)
+from bytespike.errors import GatewayError, Kind, error_body, error_headers, error_status
 from bytespike.http.access import note
+from bytespike.protocols import SurfaceName
 from bytespike.sse import dumps
 
 ESTIMATE_HEADER = "estimated_credits"
@@ -33,12 +26,11 @@ def base_headers(request_id: str, estimated: int | None) -> dict[str, str]:
 
 
 def error_response(err: GatewayError, surface: str, request_id: str, estimated: int | None = 0) -> Response:
-    note(kind=err.kind.value, surface=surface)  # for the rejected request's log record
+    """``err`` in the caller's protocol: its shape and status (``surface`` is a ``SurfaceName`` value)."""
+    name = SurfaceName(surface)
+    note(kind=err.kind.value, surface=name.value)  # for the rejected request's log record
     headers = {**base_headers(request_id, estimated), **error_headers(err)}
-    if surface == "openai":
-        return Response(dumps(openai_body(err)), status_code=openai_status(err), headers=headers,
-                        media_type="application/json")
-    return Response(dumps(anthropic_body(err, request_id)), status_code=anthropic_status(err), headers=headers,
+    return Response(dumps(error_body(err, name, request_id)), status_code=error_status(err, name), headers=headers,
                     media_type="application/json")
 
 

@@ -206,10 +206,8 @@ def inner_request(outer: Request, req: FreeRequest, key: str) -> Request:
 
 
 def handler_for(surface: str) -> Callable[[Request], Awaitable[Response]]:
-    if surface == "anthropic":
-        from bytespike.gateway import messages
+    from bytespike.gateway.lanes.run import run_lane
+    from bytespike.protocols import SurfaceName
 
-        return messages.create_message
-    from bytespike.gateway import chat
-
-    return chat.chat_completions
+    name = SurfaceName(surface)
+    return lambda request: run_lane(request, name)

@@ -1,0 +1,264 @@
+"""Same-protocol lanes: the client's bytes go upstream, the upstream's bytes come back.
+
+Anthropic clients on Claude and Chat Completions clients on OpenAI-format models pass
+through: frames are forwarded as received, and only those carrying usage, errors or the
+model's name are decoded (``usage.credits`` is added to the final usage). Each is an explicit
+override of the (surface, wire) pair in the registry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from bytespike.billing import Usage
+from bytespike.catalog import Model, catalog
+from bytespike.config import settings
+from bytespike.errors import GatewayError, Kind, anthropic_body, openai_body
+from bytespike.gateway.lanes.base import SSE_HEADERS, Lane, Parsed, Surface
+from bytespike.gateway.pipeline import (
+    Call,
+    StreamTranslator,
+    billed_json,
+    call_headers,
+    credits_for,
+    hold_and_open,
+    merge_usage,
+    open_pooled,
+    read_json,
+    relay,
+)
+from bytespike.providers import anthropic as claude
+from bytespike.providers import openai as oai
+from bytespike.providers.anthropic import error_from_event
+from bytespike.providers.openai import error_from_chunk
+from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, dumps, openai_frame
+from bytespike.translate import openai_usage_to_anthropic, restore_deepseek_reasoning, strip_foreign_thinking
+
+# The output text of a content_block_delta, sized for abort billing without decoding the frame.
+_DELTA_TEXT = re.compile(rb'"(?:text|thinking|partial_json)":\s*"((?:[^"\\]|\\.)*)"')
+
+
+class MessageStarts:
+    """Claude sends ``message_start`` once, but real traffic has repeats (recorded: the same start
+    twice; a stream that restarts with a new message after a cut-off tool call). A repeat that
+    restates the message before any content is dropped; a new message after content ends the
+    stream as the upstream's failure (the client cannot un-receive the first one's blocks, and
+    an SDK that resets on it would silently lose them). Shared by both surfaces' Claude lanes."""
+
+    def __init__(self) -> None:
+        self.message_id: str | None = None
+        self.content = False
+
+    def admit(self, data: dict[str, Any]) -> bool | GatewayError:
+        """True: forward this message_start; False: drop it; an error: end the stream with it."""
+        message_id = (data.get("message") or {}).get("id")
+        if self.message_id is None:
+            self.message_id = message_id or ""
+            return True
+        if not self.content or message_id == self.message_id:
+            return False
+        return GatewayError(Kind.UPSTREAM, "Upstream: the answer restarted mid-stream (a second message_start).")
+
+
+class AnthropicPassthrough(StreamTranslator):
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.usage = Usage()
+        self._usage_raw: dict[str, Any] = {}
+        self.completed = False
+        self.upstream_error: GatewayError | None = None
+        self._rename = call.model.upstream_model != call.model.id
+        self._starts = MessageStarts()
+        self._delta_seen = False
+        self._stop_reason: str | None = None
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        name = ev.event
+        if name == "content_block_start":
+            self._starts.content = True
+        if name == "content_block_delta":
+            self.delivered(sum(len(t) for t in _DELTA_TEXT.findall(ev.raw)))
+            return ev.raw + b"\n\n"
+        if name == "message_start":
+            data = json.loads(ev.data)
+            admitted = self._starts.admit(data)
+            if admitted is not True:
+                if isinstance(admitted, GatewayError):
+                    self.upstream_error = admitted
+                return b""
+            message = data.get("message") or {}
+            self._stop_reason = message.get("stop_reason")
+            merge_usage(self._usage_raw, message.get("usage"))
+            self.usage = Usage.from_anthropic(self._usage_raw)
+            if self._rename:
+                message["model"] = self.call.model.id
+                return anthropic_frame("message_start", data)
+            return ev.raw + b"\n\n"
+        if name == "message_delta":
+            self._delta_seen = True
+            data = json.loads(ev.data)
+            merge_usage(self._usage_raw, data.get("usage"))
+            self.usage = Usage.from_anthropic(self._usage_raw)
+            self.usage_final = True
+            usage_out = data.setdefault("usage", {})
+            usage_out["credits"] = credits_for(self.call, self.usage)
+            return anthropic_frame("message_delta", data)
+        if name == "message_stop":
+            self.completed = True
+            if not self._delta_seen and self._stop_reason is not None:
+                # Claude answered whole in message_start (programmatic tool calling) and sent no
+                # message_delta: one is added, so the client still gets the cumulative usage and
+                # ``usage.credits`` every answer carries.
+                usage = {**self._usage_raw, "credits": credits_for(self.call, self.usage)}
+                delta = {"type": "message_delta", "delta": {"stop_reason": self._stop_reason, "stop_sequence": None},
+                         "usage": usage}
+                return anthropic_frame("message_delta", delta) + ev.raw + b"\n\n"
+            return ev.raw + b"\n\n"
+        if name == "error":
+            try:
+                data = json.loads(ev.data)
+            except ValueError:
+                data = {}
+            self.upstream_error = error_from_event(data)
+            return b""
+        return ev.raw + b"\n\n"
+
+    def finish(self, cost: int) -> bytes:
+        return b""
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return anthropic_frame("error", anthropic_body(err, self.call.request_id))
+
+    def ping_frame(self) -> bytes:
+        return b'event: ping\ndata: {"type":"ping"}\n\n'
+
+
+_NONEMPTY_CONTENT = re.compile(rb'"(?:reasoning_)?content":\s*"[^"]')
+_DELTA_TEXT_OPENAI = re.compile(rb'"(?:reasoning_content|content|arguments)":\s*"((?:[^"\\]|\\.)*)"')
+
+
+class OpenAIPassthrough(StreamTranslator):
+    """OpenAI-format upstream -> OpenAI client: chunks forwarded as received.
+
+    Only the usage chunk is decoded (to bill and add ``usage.credits``); it is withheld
+    when the client did not ask for ``include_usage`` (the gateway always asks upstream).
+    """
+
+    def __init__(self, call: Call, *, client_wants_usage: bool) -> None:
+        self.call = call
+        self.client_wants_usage = client_wants_usage
+        self.usage = Usage()
+        self.completed = False
+        self.upstream_error: GatewayError | None = None
+        self._rename = (f'"model":"{call.model.upstream_model}"'.encode(), f'"model":"{call.model.id}"'.encode()) \
+            if call.model.upstream_model != call.model.id else None
+        self._usage_chunk: dict[str, Any] | None = None
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        data = ev.data
+        if data == "[DONE]":
+            self.completed = True
+            return b""
+        raw = ev.raw
+        if b'"choices":[]' in raw and b'"usage":{' not in raw and b'"error"' not in raw:
+            return b""  # a metadata-only chunk (Azure's prompt_filter_results, empty id and object)
+        if b'"usage":{' in raw or b'"error"' in raw:
+            chunk = json.loads(data)
+            if "error" in chunk and not chunk.get("choices"):
+                self.upstream_error = error_from_chunk(chunk)
+                return b""
+            if chunk.get("usage"):
+                self.usage = Usage.from_anthropic(openai_usage_to_anthropic(chunk["usage"]))
+                self.usage_final = True
+                if not chunk.get("choices"):
+                    self._usage_chunk = chunk  # sent by finish(), with credits
+                    return b""
+                # DeepSeek puts the usage on its last content chunk; OpenAI's contract (and the
+                # credits) is one final ``choices: []`` chunk, so the usage moves there.
+                self._usage_chunk = {**{k: v for k, v in chunk.items() if k != "choices"}, "choices": []}
+                chunk["usage"] = None
+                self._delivered_from(raw)
+                if self._rename is not None:
+                    chunk["model"] = self.call.model.id
+                return openai_frame(chunk)
+        else:
+            self._delivered_from(raw)
+        if self._rename is not None:
+            raw = raw.replace(*self._rename)
+        return raw + b"\n\n"
+
+    def _delivered_from(self, raw: bytes) -> None:
+        if _NONEMPTY_CONTENT.search(raw) or b'"tool_calls"' in raw:  # not the role chunk's "content":""
+            # Estimate from the delta text itself (the chunk's JSON envelope is not output).
+            self.delivered(sum(len(t) for t in _DELTA_TEXT_OPENAI.findall(raw)))
+
+    def finish(self, cost: int) -> bytes:
+        out = b""
+        if self.client_wants_usage and self._usage_chunk is not None:
+            self._usage_chunk["usage"]["credits"] = cost
+            if self._rename is not None:
+                self._usage_chunk["model"] = self.call.model.id
+            out = openai_frame(self._usage_chunk)
+        return out + OPENAI_DONE
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return openai_frame(openai_body(err))
+
+    def ping_frame(self) -> bytes:
+        return b": ping\n\n"
+
+
+class ClaudePassthrough(Lane):
+    """Anthropic Messages clients on Claude: the client's bytes as sent (re-encoded only when the
+    model name must change or foreign thinking must go), its beta headers forwarded."""
+
+    async def run(self, surface: Surface, parsed: Parsed, call: Call, request: Request) -> Response:
+        body, raw = parsed.body, parsed.raw
+        if b"bsx:" in raw:  # thinking produced by another provider cannot be replayed to Claude
+            body = strip_foreign_thinking(body)
+            raw = dumps(body).encode()
+
+        def payload(model: Model) -> bytes:
+            return raw if body["model"] == model.upstream_model else dumps({**body, "model": model.upstream_model}).encode()
+
+        upstream = await hold_and_open(call, lambda: open_pooled(
+            call, lambda account, model: claude.post(account, "/v1/messages", payload(model), request.headers),
+            parsed.session))
+        headers = call_headers(call)
+        if parsed.stream:
+            return StreamingResponse(relay(call, upstream, AnthropicPassthrough(call), ping_interval=settings().ping_interval),
+                                     media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+        message, usage = await read_json(call, upstream, lambda m: (m, Usage.from_anthropic(m.get("usage"))))
+        if call.model.upstream_model != call.model.id:
+            message["model"] = call.model.id
+        return await billed_json(call, usage, message, headers)
+
+
+class ChatPassthrough(Lane):
+    """Chat Completions clients on OpenAI-format models: only ``model`` and the usage chunk are touched."""
+
+    async def run(self, surface: Surface, parsed: Parsed, call: Call, request: Request) -> Response:
+        body = dict(parsed.body)
+        if catalog().provider_of(call.model).name == "deepseek":  # clients that do not echo reasoning_content (#16)
+            body = restore_deepseek_reasoning(body)
+        client_wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        if parsed.stream:
+            body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        upstream = await hold_and_open(call, lambda: open_pooled(
+            call, lambda account, model: oai.post(account, dumps({**body, "model": model.upstream_model}).encode()),
+            parsed.session))
+        headers = call_headers(call)
+        if parsed.stream:
+            translator = OpenAIPassthrough(call, client_wants_usage=client_wants_usage)
+            return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
+                                     media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+        completion, usage = await read_json(
+            call, upstream, lambda c: (c, Usage.from_anthropic(openai_usage_to_anthropic(c.get("usage") or {}))))
+        if completion.get("model") == call.model.upstream_model:
+            completion["model"] = call.model.id
+        return await billed_json(call, usage, completion, headers)
