@@ -68,6 +68,10 @@ def test_claude_codes_recorded_request_is_served_on_every_provider(stack: Stack,
     elif model.startswith("gemini"):  # no system turn in Gemini: user context, as Claude Code's own fallback
         texts = [p.get("text", "") for c in sent["contents"] for p in c["parts"]]
         assert any(t.startswith("<system-reminder>\nAvailable agent types") for t in texts)
+    elif "input" in sent:  # OpenAI models through Responses: a developer message in place
+        turn = sent["input"][-1]
+        assert turn["role"] == "developer", turn
+        assert turn["content"][0]["text"].startswith("Available agent types")
     else:  # Chat Completions takes a system message anywhere
         assert sent["messages"][-1]["role"] == "system"
         assert sent["messages"][-1]["content"].startswith("Available agent types")

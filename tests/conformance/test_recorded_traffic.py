@@ -52,10 +52,14 @@ from tests.support.stack import Stack
 # serialising its snapshot warns about them; the comparison below handles them explicitly.
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 
-# Recording folder -> the catalog model whose wire adapter speaks it (None: no adapter yet).
-LANES: dict[str, str | None] = {
+# Recording folder -> the catalog model whose wire adapter speaks it (None: no adapter yet), or one
+# per client surface where the lane to a provider depends on the surface.
+LANES: dict[str, str | dict[str, str] | None] = {
     "anthropic": "claude-sonnet-5-5",
-    "openai-chat": "gpt-6.2-sol",
+    # OpenAI's own models reach Anthropic clients through Responses now (their Chat clients pass
+    # through); Anthropic clients reach Chat Completions traffic on the other OpenAI-format
+    # providers' chat wire (Ark here).
+    "openai-chat": {"anthropic": "doubao-seed-2-1-lite", "openai": "gpt-6.2-sol"},
     "deepseek": "deepseek-flash",
     "gemini": "gemini-3.8-flash",
     "openai-responses": None,  # issue #17 builds the Responses wire adapter; add its model here then
@@ -105,10 +109,10 @@ BODY_CASES = [pytest.param(rec, surface, id=f"{surface}:{rec.label}")
               for rec in _bodies_only() if LANES[rec.folder] for surface in SURFACES]
 
 
-def _model_for(rec: Recorded) -> str:
+def _model_for(rec: Recorded, surface: str) -> str:
     model = LANES[rec.folder]
     assert model is not None
-    return model
+    return model if isinstance(model, str) else model[surface]
 
 
 def test_recordings_without_a_lane_are_named_not_dropped() -> None:
@@ -308,7 +312,7 @@ def _openai_lane(stack: Stack, key: str, rec: Recorded, model: str) -> None:
 
 @pytest.mark.parametrize(("rec", "surface"), CASES)
 def test_recorded_stream_through_every_lane(stack: Stack, key: str, rec: Recorded, surface: str) -> None:
-    model = _model_for(rec)
+    model = _model_for(rec, surface)
     (_anthropic_lane if surface == "anthropic" else _openai_lane)(stack, key, rec, model)
 
 
@@ -316,7 +320,7 @@ def test_recorded_stream_through_every_lane(stack: Stack, key: str, rec: Recorde
 def test_recorded_body_through_every_lane(stack: Stack, key: str, rec: Recorded, surface: str) -> None:
     """Recordings with only a non-streamed body (answers and error bodies): a clean answer in
     the caller's protocol, or the upstream's error in the caller's shape with nothing billed."""
-    model = _model_for(rec)
+    model = _model_for(rec, surface)
     recorded = load(rec.ref)
     if surface == "anthropic":
         client: Any = stack.anthropic(key)

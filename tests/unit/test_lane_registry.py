@@ -41,11 +41,18 @@ def test_every_served_pair_has_a_lane_and_same_protocol_pairs_pass_through() -> 
                 continue
             lane = registry.lane_for(name, provider)
             assert isinstance(lane, Lane)
-            own = {SurfaceName.ANTHROPIC: WireName.ANTHROPIC, SurfaceName.OPENAI_CHAT: WireName.OPENAI_CHAT}.get(name)
-            if own is not None and own.value in provider.wires:
+            own = [w for (s, w) in registry.PASSTHROUGH if s is name and w.value in provider.wires]
+            if own:
                 assert not isinstance(lane, HubLane), (name, provider.name)
             else:
                 assert isinstance(lane, HubLane) and lane.wire.name.value == provider.wires[0], (name, provider.name)
+    # OpenAI models: Chat clients and Responses clients pass through; every other client reaches them
+    # through Responses, which carries reasoning across turns.
+    openai = catalog().providers["openai"]
+    assert not isinstance(registry.lane_for(SurfaceName.OPENAI_CHAT, openai), HubLane)
+    assert not isinstance(registry.lane_for(SurfaceName.OPENAI_RESPONSES, openai), HubLane)
+    lane = registry.lane_for(SurfaceName.ANTHROPIC, openai)
+    assert isinstance(lane, HubLane) and lane.wire.name is WireName.OPENAI_RESPONSES
 
 
 def test_modules_load_only_when_used() -> None:

@@ -27,7 +27,7 @@ from bytespike.tracing import TraceMiddleware
 log = logging.getLogger("bytespike.http")
 
 # Function -> the protocol its errors speak when a path does not say otherwise.
-_DEFAULT_SURFACE = {"messages": "anthropic", "chat": "openai", "playground": "anthropic"}
+_DEFAULT_SURFACE = {"messages": "anthropic", "chat": "openai", "responses": "responses", "playground": "anthropic"}
 
 
 def _surface(function: str, request: Request) -> str:
@@ -104,6 +104,22 @@ def _register_chat(app: GatewayApp) -> None:
 
     app.add_api_route("/v1/chat/completions", chat_completions, methods=["POST"],
                       summary="Create a chat completion (OpenAI Chat Completions)")
+
+
+def _register_responses(app: GatewayApp) -> None:
+    from bytespike.gateway import responses
+    from bytespike.gateway.lanes.run import run_lane
+    from bytespike.protocols import SurfaceName
+
+    async def create(request: Request) -> Response:
+        return await run_lane(request, SurfaceName.OPENAI_RESPONSES)
+
+    async def input_tokens(request: Request) -> Response:
+        return await responses.input_tokens(request)
+
+    app.add_api_route("/v1/responses", create, methods=["POST"], summary="Create a response (OpenAI Responses)")
+    app.add_api_route("/v1/responses/input_tokens", input_tokens, methods=["POST"],
+                      summary="Count a response's input tokens and estimate credits")
 
 
 def _register_playground(app: GatewayApp) -> None:
@@ -200,6 +216,7 @@ def _register_video(app: GatewayApp) -> None:
 REGISTRARS: dict[str, Callable[[GatewayApp], None]] = {
     "messages": _register_messages,
     "chat": _register_chat,
+    "responses": _register_responses,
     "admin": _register_admin,
     "playground": _register_playground,
     "embeddings": _register_embeddings,

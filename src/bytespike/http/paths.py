@@ -12,6 +12,7 @@ PATH_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/messages", "messages"),
     ("/v1/models", "messages"),
     ("/v1/chat/completions", "chat"),
+    ("/v1/responses", "responses"),
     ("/v1/embeddings", "embeddings"),
     ("/v1/rerank", "rerank"),
     ("/v1/images", "images"),

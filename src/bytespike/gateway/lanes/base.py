@@ -47,6 +47,8 @@ class Parsed:
     max_output: int = 0  # the output budget the hold covers (all choices)
     session: str | None = None  # the upstream pool's stickiness key
     validated: Any = None  # the surface's typed wire model of the request
+    hub: dict[str, Any] | None = None  # the hub request, when sizing the hold already translated it
+    answer: Any = None  # with it, what answering needs (the surface's context)
 
 
 class HubSource(Protocol):
@@ -188,7 +190,8 @@ class HubRelay(StreamTranslator):
         return self.source.usage
 
     def error_frame(self, err: GatewayError) -> bytes:
-        return self.surface.error_frame(err, self.call)
+        fail = getattr(self.out, "fail", None)  # a sink whose protocol numbers its events ends its own stream
+        return fail(err) if fail is not None else self.surface.error_frame(err, self.call)
 
     def ping_frame(self) -> bytes:
         return self.surface.ping

@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from bytespike.billing import Usage
 from bytespike.catalog import Model, catalog
 from bytespike.config import settings
-from bytespike.errors import GatewayError, Kind, anthropic_body, openai_body
+from bytespike.errors import GatewayError, Kind, anthropic_body, openai_body, redact
 from bytespike.gateway.lanes.base import SSE_HEADERS, Lane, Parsed, Surface
 from bytespike.gateway.pipeline import (
     Call,
@@ -37,7 +37,14 @@ from bytespike.providers import openai as oai
 from bytespike.providers.anthropic import error_from_event
 from bytespike.providers.openai import error_from_chunk
 from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, dumps, openai_frame
-from bytespike.translate import openai_usage_to_anthropic, restore_deepseek_reasoning, strip_foreign_thinking
+from bytespike.translate import (
+    openai_usage_to_anthropic,
+    responses_error,
+    responses_usage_to_anthropic,
+    restore_deepseek_reasoning,
+    strip_foreign_thinking,
+)
+from bytespike.translate.responses_common import ENVELOPE_PREFIX
 
 # The output text of a content_block_delta, sized for abort billing without decoding the frame.
 _DELTA_TEXT = re.compile(rb'"(?:text|thinking|partial_json)":\s*"((?:[^"\\]|\\.)*)"')
@@ -262,3 +269,96 @@ class ChatPassthrough(Lane):
         if completion.get("model") == call.model.upstream_model:
             completion["model"] = call.model.id
         return await billed_json(call, usage, completion, headers)
+
+
+# ------------------------------------------------------------------ Responses clients on OpenAI models
+_RESPONSES_DELTA = re.compile(rb'"delta":\s*"((?:[^"\\]|\\.)*)"')
+_TERMINAL = (b'"type":"response.completed"', b'"type":"response.incomplete"')
+_FAILURE = (b'"type":"response.failed"', b'"type":"error"')
+
+
+def _without_foreign_reasoning(body: dict[str, Any]) -> dict[str, Any]:
+    """Reasoning items another model's answer carried (our ``bsxr:`` envelopes, from Claude or
+    Gemini earlier in a Codex session) are not OpenAI's to verify: it would refuse the whole
+    request (``invalid_encrypted_content``). They are left out; OpenAI's own stay."""
+    items = body.get("input")
+    if not isinstance(items, list) or ENVELOPE_PREFIX.encode() not in dumps(items).encode():
+        return body
+    kept = [i for i in items if not (isinstance(i, dict) and i.get("type") == "reasoning"
+                                     and str(i.get("encrypted_content") or "").startswith(ENVELOPE_PREFIX))]
+    return {**body, "input": kept}
+
+
+class ResponsesPassthroughStream(StreamTranslator):
+    """OpenAI's Responses events forwarded as received; the terminal event's usage gets the credits."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.usage = Usage()
+        self.completed = False
+        self.upstream_error: GatewayError | None = None
+        self._failure_sent = False
+        self._rename = (f'"model":"{call.model.upstream_model}"'.encode(), f'"model":"{call.model.id}"'.encode()) \
+            if call.model.upstream_model != call.model.id else None
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        raw = ev.raw
+        if any(marker in raw for marker in _TERMINAL):
+            data = json.loads(ev.data)
+            response = data.get("response") or {}
+            self.usage = Usage.from_anthropic(responses_usage_to_anthropic(response.get("usage") or {}))
+            self.usage_final = self.completed = True
+            if isinstance(response.get("usage"), dict):
+                response["usage"]["credits"] = credits_for(self.call, self.usage)
+            if self._rename is not None:
+                response["model"] = self.call.model.id
+            return b"event: " + str(data.get("type")).encode() + b"\ndata: " + dumps(data).encode() + b"\n\n"
+        if any(marker in raw for marker in _FAILURE):
+            self.upstream_error = responses_error(json.loads(ev.data)).to_gateway_error(None)
+            self._failure_sent = True  # the client gets OpenAI's own failure events
+        elif b'.delta"' in raw:
+            self.delivered(sum(len(t) for t in _RESPONSES_DELTA.findall(raw)))
+        if self._rename is not None:
+            raw = raw.replace(*self._rename)
+        return raw + b"\n\n"
+
+    def finish(self, cost: int) -> bytes:
+        return b""
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        if self._failure_sent:
+            return b""
+        from bytespike.gateway.lanes.responses_surface import error_code, frames
+
+        return frames([{"type": "error", "sequence_number": 0, "code": error_code(err), "message": redact(err.message),
+                        "param": err.param}])
+
+    def ping_frame(self) -> bytes:
+        return b": ping\n\n"
+
+
+class ResponsesPassthrough(Lane):
+    """Responses clients on OpenAI models: the client's request as sent (its built-in tools, store,
+    previous_response_id: OpenAI's own), only ``model`` renamed and foreign reasoning left out."""
+
+    async def run(self, surface: Surface, parsed: Parsed, call: Call, request: Request) -> Response:
+        body = _without_foreign_reasoning(parsed.body)
+        raw = parsed.raw if body is parsed.body and body.get("model") == call.model.upstream_model else None
+
+        def payload(model: Model) -> bytes:
+            if raw is not None and model.upstream_model == call.model.upstream_model:
+                return raw
+            return dumps({**body, "model": model.upstream_model}).encode()
+
+        upstream = await hold_and_open(call, lambda: open_pooled(
+            call, lambda account, model: oai.post(account, payload(model), "/responses"), parsed.session))
+        headers = call_headers(call)
+        if parsed.stream:
+            return StreamingResponse(relay(call, upstream, ResponsesPassthroughStream(call),
+                                           ping_interval=settings().ping_interval),
+                                     media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+        document, usage = await read_json(
+            call, upstream, lambda d: (d, Usage.from_anthropic(responses_usage_to_anthropic(d.get("usage") or {}))))
+        if document.get("model") == call.model.upstream_model:
+            document["model"] = call.model.id
+        return await billed_json(call, usage, document, headers)

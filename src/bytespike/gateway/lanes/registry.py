@@ -18,18 +18,21 @@ from bytespike.protocols import SurfaceName, WireName
 SURFACES: dict[SurfaceName, str] = {
     SurfaceName.ANTHROPIC: "bytespike.gateway.lanes.anthropic_surface:AnthropicSurface",
     SurfaceName.OPENAI_CHAT: "bytespike.gateway.lanes.chat_surface:ChatSurface",
+    SurfaceName.OPENAI_RESPONSES: "bytespike.gateway.lanes.responses_surface:ResponsesSurface",
 }
 
 WIRES: dict[WireName, str] = {
     WireName.ANTHROPIC: "bytespike.gateway.lanes.anthropic_wire:AnthropicWire",
     WireName.OPENAI_CHAT: "bytespike.gateway.lanes.chat_wire:ChatWire",
     WireName.GEMINI: "bytespike.gateway.lanes.gemini_wire:GeminiWire",
+    WireName.OPENAI_RESPONSES: "bytespike.gateway.lanes.responses_wire:ResponsesWire",
 }
 
 # Same-protocol pairs keep the client's bytes: the whole lane is overridden.
 PASSTHROUGH: dict[tuple[SurfaceName, WireName], str] = {
     (SurfaceName.ANTHROPIC, WireName.ANTHROPIC): "bytespike.gateway.lanes.passthrough:ClaudePassthrough",
     (SurfaceName.OPENAI_CHAT, WireName.OPENAI_CHAT): "bytespike.gateway.lanes.passthrough:ChatPassthrough",
+    (SurfaceName.OPENAI_RESPONSES, WireName.OPENAI_RESPONSES): "bytespike.gateway.lanes.passthrough:ResponsesPassthrough",
 }
 
 
