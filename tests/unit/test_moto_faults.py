@@ -204,7 +204,7 @@ def test_settle_whose_reply_was_lost_reports_settled(env: Any, moto: LocalDynamo
     assert res is not None and res["state"] == ledger.SETTLED and res["cost"] == 400
     # A settle after the sweeper expired the hold still says False.
     _run(lambda: ledger.place_hold(_hold("org-lost-settle", "req_swept")))
-    assert ledger._expire_one(env, "req_swept", time.time()) == 1
+    assert ledger._expire_one(env, {"id": "req_swept"}, time.time()) == 1
     assert _run(lambda: ledger.settle("req_swept", cost=400, usage={}, status="ok")) is False
 
 

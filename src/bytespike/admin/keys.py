@@ -5,6 +5,9 @@
   models, modalities and expiry, never wider. Quota, period and RPM are the master's choice,
   except that a master with a quota or RPM limit of its own cannot mint above it.
 - A sub-key (member) can do none of this (403).
+- ``max_concurrency`` caps the requests a key has in flight at once (a slot counter taken in the
+  hold transaction, given back when the request settles); a capped master's slots cover its
+  sub-keys, which inherit its cap or narrow it.
 - A secret exists only in the response that creates it (mint, rotate); the store keeps
   its SHA-256 digest, and views show 8 hex characters of the digest, never the secret.
 
@@ -57,7 +60,7 @@ def iso(epoch: int | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def key_view(r: keys.KeyRecord, quota_used: int | None = None) -> dict[str, Any]:
+def key_view(r: keys.KeyRecord, quota_used: int | None = None, in_flight: int | None = None) -> dict[str, Any]:
     """What listing and showing a key reveal: settings and state, never the secret."""
     view: dict[str, Any] = {
         "key_id": r.key_id,
@@ -73,6 +76,7 @@ def key_view(r: keys.KeyRecord, quota_used: int | None = None) -> dict[str, Any]
         "quota": r.quota,
         "quota_period": r.quota_period,
         "rpm": r.rpm,
+        "max_concurrency": r.max_concurrency,
         "expires_at": iso(r.expires_at),
         "created_at": iso(r.created_at),
         "revoked_at": iso(r.revoked_at),
@@ -80,6 +84,8 @@ def key_view(r: keys.KeyRecord, quota_used: int | None = None) -> dict[str, Any]
     if r.quota is not None:
         view["quota_used"] = quota_used or 0
         view["quota_period_label"] = ledger.period_label(r.quota_period or "month")
+    if r.max_concurrency is not None:
+        view["in_flight"] = in_flight or 0  # requests holding one of its slots now
     return view
 
 
@@ -129,12 +135,17 @@ def _current(client: Any, org_id: str, key_id: str) -> keys.KeyRecord:
     raise GatewayError(Kind.NOT_FOUND, f"No key '{key_id}'.")
 
 
-def _quota_used(client: Any, org_id: str, records: Iterable[keys.KeyRecord]) -> dict[tuple[str, str], int]:
-    """Current-period usage per (member, period label), one BatchGetItem per 100 members."""
+def _counters(client: Any, org_id: str, records: Iterable[keys.KeyRecord]
+              ) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """(quota used per (member, period label), slots in flight per key id) now: one BatchGetItem per
+    100 counter items."""
+    records = list(records)
     wanted = {(r.member_id, ledger.period_label(r.quota_period or "month")) for r in records if r.quota is not None}
-    out: dict[tuple[str, str], int] = {}
+    used: dict[tuple[str, str], int] = {}
+    in_flight: dict[str, int] = {}
     table = settings().accounts_table
     pending = [ledger.member_key(org_id, m, p) for m, p in sorted(wanted)]
+    pending += [ledger.slot_key(org_id, r.key_id) for r in records if r.max_concurrency is not None]
     while pending:
         batch, pending = pending[:100], pending[100:]
         request: dict[str, Any] = {table: {"Keys": batch, "ConsistentRead": True}}
@@ -142,16 +153,19 @@ def _quota_used(client: Any, org_id: str, records: Iterable[keys.KeyRecord]) -> 
             resp = retrying(lambda r=request: client.batch_get_item(RequestItems=r))
             for item in resp.get("Responses", {}).get(table, []):
                 d = from_item(item)
+                if d["sk"].startswith("SLOTS#"):
+                    in_flight[d["sk"][len("SLOTS#"):]] = int(d.get("inflight", 0))
+                    continue
                 _, member, period = d["sk"].split("#", 2)
-                out[(member, period)] = int(d.get("used", 0))
+                used[(member, period)] = int(d.get("used", 0))
             request = resp.get("UnprocessedKeys") or {}
-    return out
+    return used, in_flight
 
 
 def _with_usage(client: Any, org_id: str, records: list[keys.KeyRecord]) -> list[dict[str, Any]]:
-    used = _quota_used(client, org_id, records)
-    return [key_view(r, used.get((r.member_id, ledger.period_label(r.quota_period or "month"))))
-            for r in records]
+    used, in_flight = _counters(client, org_id, records)
+    return [key_view(r, used.get((r.member_id, ledger.period_label(r.quota_period or "month"))),
+                     in_flight.get(r.key_id)) for r in records]
 
 
 def _check_org(client: Any, org_id: str) -> None:
@@ -186,6 +200,18 @@ def _narrow(field: str, parent: frozenset[str] | None, wanted: frozenset[str] | 
     if wider:
         raise GatewayError(Kind.PERMISSION, f"{field}: the master key may not use {', '.join(wider)}, so its "
                                             f"sub-keys may not either.", param=field)
+    return wanted
+
+
+def _narrow_concurrency(parent: keys.KeyRecord, wanted: int | None) -> int | None:
+    """A capped master's sub-keys inherit its concurrency cap or narrow it (its slots cover them anyway)."""
+    if parent.max_concurrency is None:
+        return wanted
+    if wanted is None:
+        return parent.max_concurrency
+    if wanted > parent.max_concurrency:
+        raise GatewayError(Kind.PERMISSION, f"max_concurrency: the master key is limited to {parent.max_concurrency} "
+                                            "concurrent requests, so its sub-keys are too.", param="max_concurrency")
     return wanted
 
 
@@ -288,6 +314,7 @@ def mint_key(client: Any, p: Principal, req: CreateKey, now: float | None = None
         "quota": req.quota,
         "quota_period": (req.quota_period or "month") if req.quota is not None else None,
         "rpm": req.rpm,
+        "max_concurrency": req.max_concurrency,
     }
     if req.kind == "master":
         if req.parent_key_id:
@@ -306,7 +333,8 @@ def mint_key(client: Any, p: Principal, req: CreateKey, now: float | None = None
         fields.update(models=_narrow("models", parent.models, models),
                       modalities=_narrow("modalities", parent.modalities, modalities),
                       expires_at=expires_at, parent_digest=parent.anchor_digest, parent_key_id=parent.key_id,
-                      quota=quota, quota_period=period, rpm=rpm)
+                      quota=quota, quota_period=period, rpm=rpm,
+                      max_concurrency=_narrow_concurrency(parent, req.max_concurrency))
     record, secret = new_record(org_id=org, kind=req.kind, member_id=member_id, label=req.label, now=int(now),
                                 **fields)
     put = {"TableName": settings().keys_table, "Item": record.to_item(), "ConditionExpression": "attribute_not_exists(pk)"}

@@ -58,6 +58,7 @@ class CreateKey(_Body):
                                                                                         max_length=20)
     expires_at: datetime | None = None
     rpm: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
+    max_concurrency: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = None
 
 
 class OrgParam(_Body):

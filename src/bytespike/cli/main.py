@@ -19,7 +19,7 @@ from bytespike.cli.output import emit
 from bytespike.errors import GatewayError
 
 KEY_COLUMNS = ["key_id", "kind", "member_id", "label", "status", "quota", "quota_period", "quota_used", "rpm",
-               "models", "expires_at", "parent_key_id", "digest_prefix"]
+               "max_concurrency", "models", "expires_at", "parent_key_id", "digest_prefix"]
 WALLET_COLUMNS = ["org_id", "name", "balance", "topped_up"]
 
 
@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modalities", type=_csv_list, help="allowed modalities, comma-separated")
     p.add_argument("--expires", type=_when, help="ISO date/time (UTC) or relative: 30d, 12h")
     p.add_argument("--rpm", type=int, help="requests per minute")
+    p.add_argument("--concurrency", type=int, dest="max_concurrency",
+                   help="requests in flight at once (a 429 beyond it); a master's cap covers its sub-keys")
     p = leaf(keys, "list", "list an org's keys (never secrets)")
     p.add_argument("--org", required=True)
     p.add_argument("--status", choices=["active", "revoked", "all"], default="all")
@@ -174,7 +176,8 @@ def _run(args: argparse.Namespace, client: Any) -> None:
         body = {"kind": "master" if args.master else "sub", "org_id": args.org, "member_id": args.member,
                 "parent_key_id": args.parent, "label": args.label, "quota": args.quota, "quota_period": args.period,
                 "models": args.models, "modalities": args.modalities,
-                "expires_at": args.expires.isoformat() if args.expires else None, "rpm": args.rpm}
+                "expires_at": args.expires.isoformat() if args.expires else None, "rpm": args.rpm,
+                "max_concurrency": args.max_concurrency}
         view, secret = admin_keys.mint_key(client, op, parse(CreateKey, {k: v for k, v in body.items()
                                                                           if v not in (None, "")}))
         emit(fmt, {**view, "secret": secret}, None if fmt == "json" else [*KEY_COLUMNS, "secret"])

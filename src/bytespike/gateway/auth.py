@@ -85,6 +85,8 @@ async def authenticate(request: Request, *, fresh: bool = False) -> keys.KeyReco
             # A limited master's quota covers its sub-keys: their holds consume it too (ledger.py).
             above = keys.QuotaLimit(parent.member_id, parent.quota, parent.quota_period or "month")
             record = dataclasses.replace(record, limits_above=(above,))
+        if parent.max_concurrency is not None:  # and so does a capped master's concurrency
+            record = dataclasses.replace(record, slots_above=(keys.SlotLimit(parent.key_id, parent.max_concurrency),))
     if record.rpm:
         await check_rpm(record)
     return record

@@ -74,6 +74,13 @@ class Call:
     claimed: bool = False  # the hold overlaps the upstream call on credits the budget view counted (budget.claim)
     session_id: str | None = None  # the client's session id header, recorded on the usage row
 
+    @property
+    def slots(self) -> tuple[ledger.SlotCharge, ...]:
+        """The concurrency slots a hold takes: the key's own cap, and its capped master's."""
+        key = self.key
+        own = (ledger.SlotCharge(key.key_id, key.max_concurrency, "key"),) if key.max_concurrency else ()
+        return own + tuple(ledger.SlotCharge(up.key_id, up.max_concurrency, "master key") for up in key.slots_above)
+
     def hold_record(self, modality: str = "chat") -> ledger.Hold:
         """The hold, charging the key's own quota and every limited ancestor's (hierarchical quotas)."""
         key = self.key
@@ -82,6 +89,7 @@ class Call:
         quotas += [ledger.QuotaCharge(up.member_id, up.quota, ledger.period_label(up.period), "master key")
                    for up in key.limits_above]
         return ledger.Hold(
+            slots=self.slots,
             reservation_id=self.reservation_id,
             request_id=self.request_id,
             org_id=self.key.org_id,
@@ -281,11 +289,13 @@ def call_headers(call: Call) -> dict[str, str]:
 
 def _overlap(call: Call) -> bool:
     """May the hold run beside the upstream call? Not for an idempotent request (a duplicate must
-    never reach the upstream), not while the org's ledger or the key's quota is refusing, and only
+    never reach the upstream), not for a key with a concurrency cap, not while the org's ledger or the key's quota is refusing, and only
     when this process knows the wallet covers the hold: a broke wallet never reaches the provider."""
     now = time.monotonic()
     org, key = call.key.org_id, call.key.digest
-    call.claimed = (not call.idempotent and _HOLD_FIRST.get(org, 0.0) <= now and _HOLD_FIRST.get(key, 0.0) <= now
+    # A capped key holds first: a request over its concurrency cap never reaches the provider (whose
+    # rate limits a fan-out of agents would otherwise drain before the refusal).
+    call.claimed = (not call.idempotent and not call.slots and _HOLD_FIRST.get(org, 0.0) <= now and _HOLD_FIRST.get(key, 0.0) <= now
                     and budget.claim(org, call.hold))
     return call.claimed
 
@@ -381,7 +391,8 @@ async def _record_settle(call: Call, *, cost: int, usage: dict[str, Any], status
     past its deadline at cost 0, the path DESIGN.md gives a function that died ("failures don't bill").
     """
     try:
-        await ledger.settle(call.reservation_id, cost=cost, usage=usage, status=status, detail=detail)
+        await ledger.settle(call.reservation_id, cost=cost, usage=usage, status=status, detail=detail,
+                            slots=tuple(c.key_id for c in call.slots), org_id=call.key.org_id)
         return True
     except Exception as exc:  # the retry budget ran out (GatewayError), or anything unexpected (with its trace)
         log.error("settle of %s (%s) failed: %s; left HELD for the sweeper, billed 0", call.request_id, status, exc,

@@ -38,6 +38,14 @@ class QuotaLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class SlotLimit:
+    """A capped ancestor's concurrency limit, whose slots a hold through this key also takes."""
+
+    key_id: str
+    max_concurrency: int
+
+
+@dataclass(frozen=True, slots=True)
 class KeyRecord:
     digest: str
     key_id: str
@@ -52,6 +60,7 @@ class KeyRecord:
     quota: int | None = None
     quota_period: str | None = None  # "day" | "month"
     rpm: int | None = None
+    max_concurrency: int | None = None  # requests in flight at once (a slot counter in the hold transaction)
     label: str = ""
     created_at: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -63,6 +72,7 @@ class KeyRecord:
     successor: str | None = None
     revoked_at: int | None = None
     limits_above: tuple[QuotaLimit, ...] = field(default=(), compare=False)  # set by authentication, per request
+    slots_above: tuple[SlotLimit, ...] = field(default=(), compare=False)  # likewise: a capped master's slots
 
     @property
     def anchor_digest(self) -> str:
@@ -91,6 +101,7 @@ class KeyRecord:
                 "quota": self.quota,
                 "quota_period": self.quota_period,
                 "rpm": self.rpm,
+                "max_concurrency": self.max_concurrency,
                 "label": self.label,
                 "created_at": self.created_at,
                 "parent_key_id": self.parent_key_id,
@@ -117,6 +128,7 @@ class KeyRecord:
             quota=d.get("quota"),
             quota_period=d.get("quota_period"),
             rpm=d.get("rpm"),
+            max_concurrency=d.get("max_concurrency"),
             label=d.get("label", ""),
             created_at=d.get("created_at", 0),
             parent_key_id=d.get("parent_key_id"),

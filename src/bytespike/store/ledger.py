@@ -11,6 +11,14 @@ is limited: a master's quota covers its sub-keys), each conditional on staying w
 limit, in the same transaction as the wallet; the release takes ``hold - cost`` back off
 each. So for every counter: ``used = Σ hold(not released) + Σ cost(released)`` of the
 reservations that charged it in that period.
+
+Concurrency slots (``max_concurrency`` on a key, and on its master: a master's cap covers its
+sub-keys) are counters too: the hold adds 1 to ``SLOTS#<key_id>`` conditional on staying under
+the cap, in the same transaction, and whatever moves the reservation out of HELD - the settle
+(SETTLED or FAILED) or the sweeper's expiry at the deadline - takes the 1 back in the same
+transaction as that state change, which happens exactly once. So for every slot counter:
+``inflight = |{reservations in HELD that took a slot of it}|``; a crashed function's slot comes
+back when the sweeper expires its hold, never later than the hold deadline.
 """
 
 from __future__ import annotations
@@ -49,6 +57,10 @@ def member_key(org_id: str, member_id: str, period: str) -> dict[str, Any]:
     return {"pk": s(f"ORG#{org_id}"), "sk": s(f"MEMBER#{member_id}#{period}")}
 
 
+def slot_key(org_id: str, key_id: str) -> dict[str, Any]:
+    return {"pk": s(f"ORG#{org_id}"), "sk": s(f"SLOTS#{key_id}")}
+
+
 def shard_of(reservation_id: str, shards: int) -> str:
     return f"S{int(hashlib.blake2s(reservation_id.encode(), digest_size=2).hexdigest(), 16) % shards}"
 
@@ -61,6 +73,15 @@ class QuotaCharge:
     limit: int
     period: str  # period label, e.g. "2026-11-26"
     owner: str = "key"  # who set the limit, for the refusal's wording ("key", "master key")
+
+
+@dataclass(frozen=True, slots=True)
+class SlotCharge:
+    """One concurrency counter a hold takes a slot of: ``SLOTS#<key_id>``, at most ``limit`` in flight."""
+
+    key_id: str
+    limit: int
+    owner: str = "key"  # whose cap it is, for the refusal's wording ("key", "master key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +98,7 @@ class Hold:
     quotas: tuple[QuotaCharge, ...] = ()
     modality: str = "chat"
     session_id: str | None = None  # the client's session (X-Claude-Code-Session-Id): cost per coding session
+    slots: tuple[SlotCharge, ...] = ()
 
     @property
     def counters(self) -> list[QuotaCharge]:
@@ -88,11 +110,20 @@ class Hold:
                 merged[(q.member_id, q.period)] = q
         return list(merged.values())
 
+    @property
+    def slot_counters(self) -> list[SlotCharge]:
+        """The distinct slot counters taken (a key named twice keeps the tighter cap)."""
+        merged: dict[str, SlotCharge] = {}
+        for c in self.slots:
+            if c.key_id not in merged or c.limit < merged[c.key_id].limit:
+                merged[c.key_id] = c
+        return list(merged.values())
+
 
 def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str, Any]]:
     """The hold transaction; ``token`` marks the reservation as this attempt's (see :func:`place_hold`)."""
     cfg = settings()
-    counters = h.counters
+    counters, slots = h.counters, h.slot_counters
     items: list[dict[str, Any]] = [
         {
             "Update": {
@@ -125,6 +156,7 @@ def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str,
                         "expires_at": int(now) + cfg.hold_deadline_seconds,
                         "open_shard": shard_of(h.reservation_id, cfg.reservation_shards),
                         "quota_counters": [[q.member_id, q.period] for q in counters] or None,
+                        "slot_counters": [c.key_id for c in slots] or None,
                         "hold_token": token,
                         "session_id": h.session_id,
                     }
@@ -150,7 +182,29 @@ def _hold_items(h: Hold, now: float, token: str | None = None) -> list[dict[str,
         }
         for q in counters
     )
+    items.extend(
+        {
+            "Update": {
+                "TableName": cfg.accounts_table,
+                "Key": slot_key(h.org_id, c.key_id),
+                "UpdateExpression": "SET inflight = if_not_exists(inflight, :zero) + :one, max_concurrency = :cap",
+                "ConditionExpression": "attribute_not_exists(inflight) OR inflight < :cap",
+                "ExpressionAttributeValues": {":zero": n(0), ":one": n(1), ":cap": n(c.limit)},
+            }
+        }
+        for c in slots
+    )
     return items
+
+
+class ConcurrencyLimited(GatewayError):
+    """429: every slot of a key's concurrency cap is taken; nothing was held."""
+
+    def __init__(self, slot: SlotCharge) -> None:
+        whose = "This key is" if slot.owner == "key" else f"This key's {slot.owner} (its cap covers its sub-keys) is"
+        super().__init__(Kind.RATE_LIMIT, f"{whose} limited to {slot.limit} concurrent requests, and {slot.limit} "
+                                          "are in flight; retry when one finishes.", retry_after="1")
+        self.slot = slot
 
 
 class InsufficientCredit(GatewayError):
@@ -206,41 +260,67 @@ def _hold_error(exc: ClientError, h: Hold) -> Exception:
         wallet = (exc.response.get("CancellationReasons") or [{}])[0].get("Item") or {}
         balance = wallet.get("balance", {}).get("N")
         return InsufficientCredit(h.amount, int(balance) if balance is not None else None)
-    for q, code in zip(h.counters, codes[2:], strict=False):
+    counters = h.counters
+    for q, code in zip(counters, codes[2:], strict=False):
         if code == "ConditionalCheckFailed":
             whose = "key's" if q.owner == "key" else f"{q.owner}'s (it covers its sub-keys)"
             return GatewayError(Kind.BILLING, f"The {whose} credit quota for this period is used up.")
+    for slot, code in zip(h.slot_counters, codes[2 + len(counters):], strict=False):
+        if code == "ConditionalCheckFailed":
+            return ConcurrencyLimited(slot)
     return exc
 
 
-async def settle(reservation_id: str, *, cost: int, usage: dict[str, Any], status: str, detail: str = "") -> bool:
+def _free_slots(org_id: str, key_ids: list[str]) -> list[dict[str, Any]]:
+    """The slot give-backs that go with a reservation's one move out of HELD (settle or expiry)."""
+    return [{"Update": {"TableName": settings().accounts_table, "Key": slot_key(org_id, k),
+                        "UpdateExpression": "SET inflight = inflight - :one",
+                        "ExpressionAttributeValues": {":one": n(1)}}} for k in key_ids]
+
+
+async def settle(reservation_id: str, *, cost: int, usage: dict[str, Any], status: str, detail: str = "",
+                 slots: tuple[str, ...] | None = None, org_id: str = "") -> bool:
     """HELD -> SETTLED (cost) or FAILED (0). False if the hold was already expired by the sweeper.
+
+    ``slots``: the key ids whose concurrency slots the hold took (``org_id`` names their org); their
+    slots come back in the same transaction. ``None`` means unknown: the reservation is read first
+    (the video poller, off the request path).
 
     Raises (``GatewayError`` overloaded after the retries, or the store's error) when the update could
     not be made: the reservation then stays HELD and the sweeper expires it at cost 0.
     """
+    if slots is None:
+        held = await get_reservation(reservation_id)
+        slots, org_id = tuple((held or {}).get("slot_counters") or ()), (held or {}).get("org_id", "")
     state = SETTLED if status == "ok" else FAILED
     settled_at = int(time.time() * 1000)  # also this settle's mark: a retry can recognise its own commit
+    update = {
+        "TableName": settings().reservations_table,
+        "Key": {"id": s(reservation_id)},
+        "UpdateExpression": "SET #st = :st, cost = :c, #u = :u, settled_at = :t, outcome = :o",
+        "ConditionExpression": "#st = :held AND #hold >= :c",
+        "ExpressionAttributeNames": {"#st": "state", "#u": "usage", "#hold": "hold"},
+        "ExpressionAttributeValues": {
+            ":st": s(state),
+            ":c": n(cost),
+            ":u": {"M": to_item(usage)},
+            ":t": n(settled_at),
+            ":o": s(detail or status),
+            ":held": s(HELD),
+        },
+    }
     try:
-        await dynamo().call(
-            "update_item",
-            TableName=settings().reservations_table,
-            Key={"id": s(reservation_id)},
-            UpdateExpression="SET #st = :st, cost = :c, #u = :u, settled_at = :t, outcome = :o",
-            ConditionExpression="#st = :held AND #hold >= :c",
-            ExpressionAttributeNames={"#st": "state", "#u": "usage", "#hold": "hold"},
-            ExpressionAttributeValues={
-                ":st": s(state),
-                ":c": n(cost),
-                ":u": {"M": to_item(usage)},
-                ":t": n(settled_at),
-                ":o": s(detail or status),
-                ":held": s(HELD),
-            },
-        )
+        if slots:
+            token = hashlib.sha256(f"{reservation_id}\n{settled_at}".encode()).hexdigest()[:36]
+            await dynamo().call("transact_write_items", TransactItems=[{"Update": update},
+                                                                       *_free_slots(org_id, list(slots))],
+                                ClientRequestToken=token)
+        else:
+            await dynamo().call("update_item", **update)
         return True
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "ConditionalCheckFailedException" or cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
             # Not HELD any more: expired by the sweeper, or an earlier attempt of this call committed and
             # its reply was lost (issue #10) - then the stored state is exactly ours.
             current = await get_reservation(reservation_id)
@@ -391,7 +471,7 @@ def expire_stale(client: Any, now: float | None = None, grace_seconds: int = 120
                 res = from_item(raw)
                 try:
                     if res["state"] == HELD:
-                        counts["expired"] += _expire_one(client, res["id"], now)
+                        counts["expired"] += _expire_one(client, res, now)
                     elif now - int(res["expires_at"]) > grace_seconds and release(client, res, now):
                         counts["released"] += 1
                 except ClientError as exc:
@@ -406,26 +486,34 @@ def expire_stale(client: Any, now: float | None = None, grace_seconds: int = 120
     return counts
 
 
-def _expire_one(client: Any, reservation_id: str, now: float) -> int:
-    CALLS["update_item"] += 1
+def _expire_one(client: Any, res: dict[str, Any], now: float) -> int:
+    """HELD -> EXPIRED at cost 0, and the concurrency slots it took back, in one write."""
+    update = {
+        "TableName": settings().reservations_table,
+        "Key": {"id": s(res["id"])},
+        "UpdateExpression": "SET #st = :exp, cost = :zero, outcome = :o, settled_at = :t",
+        "ConditionExpression": "#st = :held",
+        "ExpressionAttributeNames": {"#st": "state"},
+        "ExpressionAttributeValues": {
+            ":exp": s(EXPIRED),
+            ":zero": n(0),
+            ":o": s("expired by sweeper"),
+            ":t": n(int(now * 1000)),
+            ":held": s(HELD),
+        },
+    }
+    slots = list(res.get("slot_counters") or ())
     try:
-        client.update_item(
-            TableName=settings().reservations_table,
-            Key={"id": s(reservation_id)},
-            UpdateExpression="SET #st = :exp, cost = :zero, outcome = :o, settled_at = :t",
-            ConditionExpression="#st = :held",
-            ExpressionAttributeNames={"#st": "state"},
-            ExpressionAttributeValues={
-                ":exp": s(EXPIRED),
-                ":zero": n(0),
-                ":o": s("expired by sweeper"),
-                ":t": n(int(now * 1000)),
-                ":held": s(HELD),
-            },
-        )
+        if slots:
+            CALLS["transact_write_items"] += 1
+            client.transact_write_items(TransactItems=[{"Update": update}, *_free_slots(res["org_id"], slots)])
+        else:
+            CALLS["update_item"] += 1
+            client.update_item(**update)
         return 1
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if (exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+                or cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]):
             return 0
         raise
 
