@@ -18,6 +18,10 @@ STACK_ENV = {
     "MAX_BODY_BYTES": str(1024 * 1024),
     "AUTH_CACHE_TTL_SECONDS": "2",
     "SSE_PING_INTERVAL": "5",
+    # Alerts: rules apply within a second; 3 attempts per round, 0.2 s and 0.5 s apart; rounds 1, 2, 4 s apart.
+    "ALERTS_RULES_TTL_SECONDS": "1",
+    "ALERTS_RETRY_DELAYS": "0.2,0.5",
+    "ALERTS_RETRY_SCHEDULE": "1,2,4",
 }
 STACK_ARGS = ["--sweep-interval", "1", "--poll-interval", "0.1", "--table-prefix", "bytespike-test"]
 

@@ -42,6 +42,7 @@ class Settings:
     video_jobs_table: str = "bytespike-video-jobs"
     video_job_timeout_seconds: int = 3600
     video_poll_after_ms: int = 2000
+    alerts_table: str = "bytespike-alerts"  # alert rules, events and their delivery log (issue #19)
 
     @staticmethod
     def from_env() -> Settings:
@@ -69,6 +70,7 @@ class Settings:
             video_jobs_table=os.environ.get("VIDEO_JOBS_TABLE", "bytespike-video-jobs"),
             video_job_timeout_seconds=_int("VIDEO_JOB_TIMEOUT_SECONDS", 3600),
             video_poll_after_ms=_int("VIDEO_POLL_AFTER_MS", 2000),
+            alerts_table=os.environ.get("ALERTS_TABLE", "bytespike-alerts"),
         )
 
 

@@ -190,6 +190,13 @@ def get_key(client: Any, p: Principal, org_id: str | None, key_id: str) -> dict[
     return _with_usage(client, org, [_current(client, org, key_id)])[0]
 
 
+def self_view(client: Any, p: Principal) -> dict[str, Any]:
+    """The calling key's own view (any key, members included): what the console shows a member."""
+    if p.key is None:
+        raise GatewayError(Kind.INVALID_REQUEST, "The operator credential is not a key; name a key_id instead.")
+    return {**_with_usage(client, p.key.org_id, [p.key])[0], "role": p.role}
+
+
 # ------------------------------------------------------------------ mint
 def _narrow(field: str, parent: frozenset[str] | None, wanted: frozenset[str] | None) -> frozenset[str] | None:
     if parent is None:

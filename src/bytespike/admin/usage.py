@@ -34,10 +34,9 @@ TOKEN_FIELDS = {
     "cache_read_tokens": "cache_read_input_tokens",
 }
 ROW_COLUMNS = ["time", "request_id", "key_id", "member_id", "session_id", "model", "modality", "status", "outcome",
-               "credits",
-               "hold", *TOKEN_FIELDS, "other_usage"]
+               "credits", "hold", *TOKEN_FIELDS, "other_usage", "provider", "duration_ms"]
 GROUPS = {"member": "member_id", "model": "model", "day": "day", "key": "key_id", "modality": "modality",
-          "session": "session_id"}
+          "session": "session_id", "provider": "provider"}
 DEFAULT_GROUPS = ("member", "model", "day")
 SUM_COLUMNS = ["requests", "succeeded", "failed", "credits", *TOKEN_FIELDS]
 
@@ -151,6 +150,9 @@ def row_view(item: dict[str, Any]) -> dict[str, Any]:
         "outcome": d.get("outcome"),
         "credits": int(d.get("credits") or 0),
         "hold": int(d.get("hold") or 0),
+        "provider": d.get("provider"),
+        # hold to settle, in ms (rows released before it was recorded have none)
+        "duration_ms": int(d["duration_ms"]) if d.get("duration_ms") is not None else None,
     }
     for column, field in TOKEN_FIELDS.items():
         row[column] = int(usage.get(field) or 0)

@@ -23,6 +23,7 @@ TABLES = {
     "AccountsTable": ("ACCOUNTS_TABLE", "AccountsTableName", "accounts_table"),
     "ReservationsTable": ("RESERVATIONS_TABLE", "ReservationsTableName", "reservations_table"),
     "UsageTable": ("USAGE_TABLE", "UsageTableName", "usage_table"),
+    "AlertsTable": ("ALERTS_TABLE", "AlertsTableName", "alerts_table"),
 }
 DEFAULT_ENV_FILE = ".bytespike/dev.env"
 

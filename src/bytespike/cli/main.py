@@ -39,7 +39,7 @@ def _globals() -> argparse.ArgumentParser:
     g.add_argument("--endpoint-url", help="DynamoDB endpoint (local stack: read from the env file)")
     g.add_argument("--env-file", help=f"local stack env file (default {DEFAULT_ENV_FILE})")
     g.add_argument("--table-prefix", help="tables are <prefix>-KeysTable, <prefix>-AccountsTable, ...")
-    for name in ("keys", "accounts", "reservations", "usage"):
+    for name in ("keys", "accounts", "reservations", "usage", "alerts"):
         g.add_argument(f"--{name}-table", help=argparse.SUPPRESS)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", dest="fmt", action="store_const", const="json", help="JSON output")

@@ -158,6 +158,13 @@ async def list_keys(request: Request, rid: str) -> Response:
 
 
 @endpoint
+async def get_self(request: Request, rid: str) -> Response:
+    """The caller's own key (members included): settings, quota used, slots in flight; never a secret."""
+    p = await principal(request)
+    return json_response(await run(admin_keys.self_view, p), rid, None)
+
+
+@endpoint
 async def get_key(request: Request, rid: str, key_id: str) -> Response:
     p = await principal(request)
     p.require(OPERATOR, MASTER)

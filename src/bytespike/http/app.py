@@ -31,7 +31,7 @@ _DEFAULT_SURFACE = {"messages": "anthropic", "chat": "openai", "responses": "res
 
 
 def _surface(function: str, request: Request) -> str:
-    if request.url.path.startswith(("/v1/models", "/v1/usage", "/v1/orgs", "/v1/keys")):
+    if request.url.path.startswith(("/v1/models", "/v1/usage", "/v1/orgs", "/v1/keys", "/v1/alerts", "/console")):
         return surface_for_shared_path(request)
     return _DEFAULT_SURFACE.get(function, "openai")
 
@@ -87,12 +87,19 @@ def _register_admin(app: GatewayApp) -> None:
     app.add_api_route("/v1/orgs/{org_id}/topups", admin.top_up, methods=["POST"], summary="Top up (idempotent by id)")
     app.add_api_route("/v1/keys", admin.create_key, methods=["POST"], summary="Mint a key (secret shown once)")
     app.add_api_route("/v1/keys", admin.list_keys, methods=["GET"], summary="List keys (never secrets)")
+    app.add_api_route("/v1/keys/self", admin.get_self, methods=["GET"], summary="The calling key itself")
     app.add_api_route("/v1/keys/{key_id}", admin.get_key, methods=["GET"], summary="One key")
     app.add_api_route("/v1/keys/{key_id}/revoke", admin.revoke_key, methods=["POST"], summary="Revoke a key")
     app.add_api_route("/v1/keys/{key_id}/rotate", admin.rotate_key, methods=["POST"], summary="Rotate a key's secret")
     app.add_api_route("/v1/usage", admin.usage_rows, methods=["GET"], summary="Usage rows (JSON or CSV)")
     app.add_api_route("/v1/usage/summary", admin.usage_summary, methods=["GET"], summary="Usage per member/model/day")
     app.add_api_route("/v1/usage/{request_id}", get_usage, methods=["GET"], summary="Billed usage of one request")
+    # Alerts and the console (issue #19) keep their handlers in their own packages.
+    from bytespike.alerts import http as alerts_http
+    from bytespike.console import page as console_page
+
+    alerts_http.register(app.add_api_route)
+    console_page.register(app.add_api_route)
 
 
 def _register_chat(app: GatewayApp) -> None:

@@ -105,6 +105,14 @@ def is_public_address(address: str | IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def is_loopback_address(address: str) -> bool:
+    """127.0.0.0/8 or ::1 (not their IPv4-mapped forms: the allowance is for literal loopback only)."""
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0].strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class FetchRefused(Exception):
     """The URL (or what it resolved or redirected to) is outside the fetch policy."""
 
@@ -127,6 +135,7 @@ class FetchLimits:
     total_timeout: float = 300.0
     max_redirects: int = 3
     allow_private: bool = False
+    allow_loopback: bool = False  # loopback only (never metadata or private ranges): the local stack's webhooks
 
     @staticmethod
     def from_env() -> FetchLimits:
@@ -202,7 +211,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         if not addresses:
             raise FetchRefused("the host resolves to no address", host)
         if not (trusted or self._limits.allow_private):
-            bad = [a for a in addresses if not is_public_address(a)]
+            bad = [a for a in addresses if not is_public_address(a)
+                   and not (self._limits.allow_loopback and is_loopback_address(a))]
             if bad:
                 raise FetchRefused(f"the host resolves to a non-public address ({bad[0]})", host)
         last: Exception | None = None
@@ -348,5 +358,44 @@ async def fetch(url: str, *, trusted_origin: str | None = None, headers: dict[st
                 raise FetchRefused(f"the body is larger than {limits.max_bytes} bytes", current.host)
             return Fetched(response, current, deadline, limits.max_bytes)
         raise FetchRefused(f"more than {limits.max_redirects} redirects", current.host)
+    finally:
+        _TRUSTED.reset(token)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What a guarded POST got back: the status and at most ``max_bytes`` of the body."""
+
+    status_code: int
+    body: bytes
+    location: str | None = None
+
+
+async def post(url: str, body: bytes, *, headers: dict[str, str], limits: FetchLimits) -> Posted:
+    """POST ``body`` to ``url`` under the same policy as :func:`fetch`, for URLs a customer names
+    (alert webhooks): nothing is trusted, redirects are not followed (a 3xx is the answer), and the
+    reply is read up to ``limits.max_bytes`` within ``limits.total_timeout``.
+
+    A fresh connection pool per call: webhook deliveries are rare and each runs on its own event loop.
+    """
+    current = check_url(url)
+    token = _TRUSTED.set(frozenset())
+    timeout = httpx.Timeout(connect=limits.connect_timeout, read=limits.read_timeout, write=limits.read_timeout,
+                            pool=limits.connect_timeout)
+    try:
+        async with httpx.AsyncClient(transport=GuardedTransport(limits), trust_env=False, follow_redirects=False,
+                                     timeout=timeout) as client:
+            try:
+                with anyio.fail_after(limits.total_timeout):
+                    async with client.stream("POST", current, content=body, headers=headers) as response:
+                        data = b""
+                        async for chunk in response.aiter_raw():
+                            data += chunk
+                            if len(data) >= limits.max_bytes:
+                                data = data[:limits.max_bytes]
+                                break
+                        return Posted(response.status_code, data, response.headers.get("location"))
+            except TimeoutError as exc:
+                raise FetchRefused("the request took longer than the total time limit", current.host) from exc
     finally:
         _TRUSTED.reset(token)

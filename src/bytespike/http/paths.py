@@ -21,6 +21,8 @@ PATH_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/orgs", "admin"),
     ("/v1/keys", "admin"),
     ("/v1/usage", "admin"),
+    ("/v1/alerts", "admin"),  # alert rules and events (bytespike/alerts/)
+    ("/console", "admin"),  # the console page for orgs (bytespike/console/)
     ("/openapi.json", "admin"),  # the gateway's whole OpenAPI document (http/openapi.py)
     ("/playground", "playground"),
     ("/", "playground"),

@@ -1,15 +1,18 @@
-"""The local stack's AWS side, in a process of its own: DynamoDB and its stream's consumer.
+"""The local stack's AWS side, in a process of its own: DynamoDB, SES and the streams' consumers.
 
 ``python -m bytespike.local`` starts this process (so do the test stacks and ``make bench``,
 which runs the stack ``make dev`` runs): the local DynamoDB (moto behind the keep-alive,
-Nagle-free server of ``moto_server``, with item-level rollback and the fault hook) and the
-poller that feeds the Reservations stream to the release handler. On AWS both are outside the
+Nagle-free server of ``moto_server``, with item-level rollback and the fault hook; moto's SES
+answers on the same port, with the alerts sender verified), the pollers that feed the
+Reservations stream to the release handler and the Alerts stream to the alerts function, and
+that function's schedule (deliveries due for another round). On AWS all of these are outside the
 gateway's Lambda; here they are outside the gateway's process, so moto's several CPU-ms per
-call and the release handler's work neither hold the gateway's GIL nor count as its CPU.
+call and the release and alert work neither hold the gateway's GIL nor count as its CPU.
 
 The process exits when its parent does (a SIGKILLed stack leaves no orphan DynamoDB behind).
 ``GET /_bytespike/stats`` on its port reports the poller's counters and this process's DynamoDB
-calls (the stack's ``/_local/stats`` adds them to the gateway's).
+calls (the stack's ``/_local/stats`` adds them to the gateway's); ``GET /_bytespike/emails``
+lists what SES "sent".
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from typing import Any
 log = logging.getLogger("bytespike.local.aws")
 
 
-def spawn(port: int, table_prefix: str, poll_interval: float, log_level: str) -> subprocess.Popen[bytes]:
+def spawn(port: int, table_prefix: str, poll_interval: float, log_level: str,
+          retry_interval: float = 0.0) -> subprocess.Popen[bytes]:
     """Start the AWS side on ``port`` (returns at once: it imports moto while the caller imports the gateway)."""
     return subprocess.Popen(
         [sys.executable, "-m", "bytespike.local.aws", "--port", str(port), "--table-prefix", table_prefix,
-         "--poll-interval", str(poll_interval), "--log-level", log_level],
+         "--poll-interval", str(poll_interval), "--retry-interval", str(retry_interval), "--log-level", log_level],
         stdin=subprocess.DEVNULL,
     )
 
@@ -72,8 +76,17 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def verify_alerts_sender(endpoint: str) -> None:
+    """moto's SES sends only from a verified identity, as SES does: verify the local sender (before
+    anything here can send)."""
+    import boto3
+
+    boto3.client("ses", region_name="us-east-1", endpoint_url=endpoint).verify_email_identity(
+        EmailAddress=os.environ["ALERTS_EMAIL_FROM"])
+
+
 async def _poll(poller: Any) -> None:
-    """The stream poller, once the stack has created the Reservations table."""
+    """A stream poller, once the stack has created its table."""
     while True:
         try:
             await asyncio.to_thread(poller._init)
@@ -89,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bytespike.local.aws", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--table-prefix", default="bytespike-local")
-    parser.add_argument("--poll-interval", type=float, default=0.2, help="0: no stream poller")
+    parser.add_argument("--poll-interval", type=float, default=0.2, help="0: no stream pollers")
+    parser.add_argument("--retry-interval", type=float, default=0.0,
+                        help="seconds between the alerts function's scheduled retries (0: none; needs the pollers)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
@@ -97,11 +112,12 @@ def main(argv: list[str] | None = None) -> None:
     _exit_with_parent()
 
     from bytespike.local.moto_server import LocalDynamoDB
-    from bytespike.local.stack import StreamPoller, configure_env
+    from bytespike.local.stack import alerts_retry_loop, configure_env, stream_pollers
 
     server = LocalDynamoDB(args.port)
     server.start()
     env = configure_env(args.port, None, args.table_prefix)
+    verify_alerts_sender(env["SES_ENDPOINT_URL"])
     if args.poll_interval <= 0:
         threading.Event().wait()
         return
@@ -110,13 +126,21 @@ def main(argv: list[str] | None = None) -> None:
     from bytespike.store.dynamo import sync_client
 
     streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
-    poller = StreamPoller(sync_client(), streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
+    release, alerts = stream_pollers(sync_client(), streams, env, args.poll_interval)
     from bytespike.store.dynamo import CALLS  # the release handler's calls (ledger counts them)
 
     assert server.app is not None
-    server.app.stats = lambda: {**poller.stats(), "dynamodb_calls": dict(CALLS)}
+    server.app.stats = lambda: {**release.stats(), **{f"alerts_{k}": v for k, v in alerts.stats().items()},
+                                "dynamodb_calls": dict(CALLS)}
+
+    async def run() -> None:
+        jobs = [_poll(release), _poll(alerts)]
+        if args.retry_interval > 0:
+            jobs.append(alerts_retry_loop(args.retry_interval))
+        await asyncio.gather(*jobs)
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_poll(poller))
+        asyncio.run(run())
 
 
 if __name__ == "__main__":

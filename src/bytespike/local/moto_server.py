@@ -127,6 +127,7 @@ def fast_moto_dispatch() -> None:
 
 FAULTS_PATH = "/_bytespike/faults"
 STATS_PATH = "/_bytespike/stats"  # what the process around the server reports (the stream poller's counters)
+EMAILS_PATH = "/_bytespike/emails"  # what moto's SES "sent" (alert emails), for the tests to read
 _JSON = "application/x-amz-json-1.0"
 _PREFIX = "com.amazonaws.dynamodb.v20120810#"
 # Codes DynamoDB sends with a 5xx status; everything else injected is a 400.
@@ -236,6 +237,9 @@ class _Serialised:
             return self._control(environ, start_response)
         if path == STATS_PATH:
             return _respond(start_response, 200, self.stats())
+        if path == EMAILS_PATH:
+            with self.lock:
+                return _respond(start_response, 200, {"messages": sent_emails()})
         if not self.faults:  # the normal path: no body copy, no matching
             with self.lock:
                 return list(self.app(environ, start_response))
@@ -286,6 +290,19 @@ class _Serialised:
                 self.faults = kept
             return _respond(start_response, 200, {"cleared": cleared})
         return _respond(start_response, 405, {"error": f"{method} not allowed on {FAULTS_PATH}"})
+
+
+def sent_emails() -> list[dict[str, Any]]:
+    """Every message moto's SES accepted, in every account and region of this process."""
+    from moto.ses.models import ses_backends
+
+    out: list[dict[str, Any]] = []
+    for account in list(ses_backends.values()):
+        for backend in list(account.values()):
+            out.extend({"id": m.id, "source": m.source, "subject": getattr(m, "subject", ""),
+                        "body": getattr(m, "body", ""), "destinations": m.destinations}
+                       for m in backend.sent_messages)
+    return out
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

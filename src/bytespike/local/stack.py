@@ -31,6 +31,7 @@ DEMO_CREDITS = 10_000_000  # $10
 LOCAL_SIM_KEY = "sk-sim-local"
 HOUSE_ORG = "playground-house"  # funds the playground's free runs
 HOUSE_CREDITS = 5_000_000  # $5
+LOCAL_ALERTS_SENDER = "alerts@bytespike.local"  # verified in moto's SES by the AWS side (local.aws)
 PROVIDERS = ("anthropic", "openai", "gemini", "deepseek", "ark", "cohere", "jina")
 
 
@@ -58,6 +59,11 @@ def configure_env(moto_port: int, sim_port: int | str | None, prefix: str) -> di
         "BYTESPIKE_LOCAL": "1",
         # The operator credential (top-ups, org creation): SSM/Secrets Manager on AWS, env locally.
         "BYTESPIKE_OPERATOR_KEY": os.environ.get("BYTESPIKE_OPERATOR_KEY") or "op-local-" + secrets.token_hex(16),
+        # Alerts: emails through moto's SES on the same local endpoint, from a sender the AWS side verifies;
+        # webhooks may go to loopback receivers (only here: webhook.py, docs/SECURITY.md).
+        "SES_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "ALERTS_EMAIL_FROM": os.environ.get("ALERTS_EMAIL_FROM") or LOCAL_ALERTS_SENDER,
+        "ALERTS_WEBHOOK_ALLOW_LOOPBACK": "1",
     }
     for logical, var in TABLE_ENV.items():
         env[var] = f"{prefix}-{logical}"
@@ -180,7 +186,8 @@ def read_saved_secret(path: Path) -> str | None:
 
 
 class StreamPoller:
-    """Reads the Reservations stream like Lambda's event source mapping and calls the release handler.
+    """Reads a table's stream like Lambda's event source mapping and calls its function (by default
+    the release handler on the Reservations stream; ``stream_pollers`` also gives the Alerts stream its).
 
     Records the handler reports as failed are redelivered in the next batch (at-least-once),
     exactly as ReportBatchItemFailures makes Lambda do.
@@ -188,7 +195,9 @@ class StreamPoller:
 
     REWIND = 0
 
-    def __init__(self, client: Any, streams: Any, table: str, interval: float = 0.2) -> None:
+    def __init__(self, client: Any, streams: Any, table: str, interval: float = 0.2,
+                 handler: Any = None) -> None:
+        self.handler = handler  # the function the stream invokes (default: the release function)
         self.client = client
         self.streams = streams
         self.table = table
@@ -240,8 +249,9 @@ class StreamPoller:
         return out
 
     def poll_once(self) -> int:
-        from bytespike.release.handler import handler
+        from bytespike.release.handler import handler as release
 
+        handler = self.handler or release
         records = list(self.pending) + self._fetch()
         if not records:
             return 0
@@ -249,7 +259,8 @@ class StreamPoller:
         result = handler({"Records": records}, None)
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         if failed:
-            log.warning("release handler failed %d of %d records; they will be redelivered", len(failed), len(records))
+            log.warning("%s stream: the handler failed %d of %d records; they will be redelivered", self.table,
+                        len(failed), len(records))
         # Lambda retries from the first failed record onwards; we redeliver only failed ones,
         # which is what ReportBatchItemFailures plus a conditional release makes equivalent.
         self.pending = [r for r in records if r["dynamodb"].get("SequenceNumber") in failed]
@@ -276,6 +287,27 @@ async def sweeper_loop(interval: float) -> None:
             await asyncio.to_thread(sweep)
         except Exception:
             log.exception("sweep failed")
+
+
+def stream_pollers(client: Any, streams: Any, env: dict[str, str], interval: float) -> list[StreamPoller]:
+    """The functions the tables' streams invoke, as Lambda's event source mappings do on AWS: the
+    release function (Reservations, first) and the alerts function (Alerts: each new event)."""
+    from bytespike.alerts.notify import handler as alerts_function
+
+    return [StreamPoller(client, streams, env["RESERVATIONS_TABLE"], interval=interval),
+            StreamPoller(client, streams, env["ALERTS_TABLE"], interval=interval, handler=alerts_function)]
+
+
+async def alerts_retry_loop(interval: float) -> None:
+    """The alerts function's schedule (every minute on AWS): deliveries whose next round is due."""
+    from bytespike.alerts.notify import retry_due
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(retry_due)
+        except Exception:
+            log.exception("alert retries failed")
 
 
 async def video_poll_loop(interval: float) -> None:
@@ -423,9 +455,9 @@ async def serve(args: argparse.Namespace) -> None:
     side = None
     if args.dynamodb_url:  # join another stack's DynamoDB (e.g. two gateway processes sharing tables)
         moto_port = int(args.dynamodb_url.rsplit(":", 1)[1].rstrip("/"))
-    else:  # DynamoDB and the release poller in a process of their own, importing while this one does
+    else:  # DynamoDB, SES and the stream functions in a process of their own, importing while this one does
         moto_port = args.moto_port or free_port()
-        side = aws.spawn(moto_port, args.table_prefix, args.poll_interval, args.log_level)
+        side = aws.spawn(moto_port, args.table_prefix, args.poll_interval, args.log_level, args.sweep_interval)
     try:
         await _serve(args, sim_port, moto_port, side)
     finally:
@@ -471,11 +503,13 @@ async def _serve(args: argparse.Namespace, sim_port: int, moto_port: int, side: 
                             timeout_graceful_shutdown=3, loop=_loop(), http="auto", proxy_headers=False)
     server = uvicorn.Server(config)
     tasks = []
-    if side is None and args.poll_interval > 0:  # a joined stack consumes the stream itself, as before
+    if side is None and args.poll_interval > 0:  # a joined stack consumes the streams itself, as before
         streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
-        poller = StreamPoller(client, streams, env["RESERVATIONS_TABLE"], interval=args.poll_interval)
-        info["_poller"] = poller
-        tasks.append(asyncio.create_task(poller.run()))
+        pollers = stream_pollers(client, streams, env, args.poll_interval)
+        info["_poller"] = pollers[0]
+        tasks += [asyncio.create_task(poller.run()) for poller in pollers]
+        if args.sweep_interval > 0:
+            tasks.append(asyncio.create_task(alerts_retry_loop(args.sweep_interval)))
     sockets = [_bind(args.port)] + ([] if args.simulator_url else [_bind(sim_port)])
     if args.sweep_interval > 0:
         tasks += [asyncio.create_task(sweeper_loop(args.sweep_interval)),
@@ -523,9 +557,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env-file", default=".bytespike/dev.env")
     parser.add_argument("--no-reuse-key", dest="reuse_key", action="store_false")
     parser.add_argument("--poll-interval", type=float, default=float(os.environ.get("STREAM_POLL_INTERVAL", "0.2")),
-                        help="seconds between Reservations stream polls (0: no release poller)")
+                        help="seconds between stream polls, Reservations and Alerts (0: no stream functions)")
     parser.add_argument("--sweep-interval", type=float, default=float(os.environ.get("SWEEP_INTERVAL", "5")),
-                        help="seconds between sweeps and video polls (0: neither)")
+                        help="seconds between sweeps, video polls and alert retry rounds (0: none)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "warning"))
     parser.add_argument("--no-access-log", dest="access_log", action="store_false",
                         help="do not print one line per request (method, path, model, status, credits, ms)")

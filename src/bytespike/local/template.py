@@ -18,6 +18,7 @@ TABLE_ENV = {
     "ReservationsTable": "RESERVATIONS_TABLE",
     "UsageTable": "USAGE_TABLE",
     "VideoJobsTable": "VIDEO_JOBS_TABLE",
+    "AlertsTable": "ALERTS_TABLE",
 }
 
 

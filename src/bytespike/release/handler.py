@@ -3,6 +3,10 @@
 Powertools' BatchProcessor reports failed records individually (ReportBatchItemFailures),
 so one failing record is retried without replaying the batch's other refunds; and the
 release transaction itself is conditional, so a redelivered record refunds nothing.
+
+After the batch, the orgs it touched are checked against their alert rules (``alerts/evaluate.py``):
+a threshold reached becomes an event item, once (a conditional put), which the notifier delivers.
+That check never fails a refund: an error is logged and the org's next release checks again.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from bytespike.store.dynamo import from_item, sync_client
 log = logging.getLogger("bytespike.release")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 _client: Any = None
+_released: list[dict[str, Any]] = []  # this batch's final reservations, for the alert check
 
 
 def _dynamo() -> Any:
@@ -45,6 +50,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     if res.get("state") not in ledger.FINAL_STATES or res.get("released"):
         log.debug("skip %s in state %s", res.get("id"), res.get("state"))
         return
+    _released.append(res)  # a redelivered one too: the check is by state, and idempotent
     if ledger.release(_dynamo(), res):
         log.info("released %s: hold %s cost %s", res["id"], res["hold"], res.get("cost", 0))
     else:
@@ -52,4 +58,14 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    _released.clear()
+    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    if _released:
+        from bytespike.alerts import evaluate
+
+        try:
+            evaluate.evaluate(_dynamo(), list(_released))
+        except Exception:
+            log.exception("alert check after the release batch failed; the org's next release checks again")
+        _released.clear()
+    return result

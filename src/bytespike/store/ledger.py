@@ -425,6 +425,7 @@ def release(client: Any, res: dict[str, Any], now: float | None = None) -> bool:
                         "hold": hold,
                         "usage": usage,
                         "created_at": created,
+                        "duration_ms": int(res["settled_at"]) - created if res.get("settled_at") else None,
                     }
                 ),
                 "ConditionExpression": "attribute_not_exists(pk)",
@@ -535,7 +536,10 @@ def create_wallet(client: Any, org_id: str, name: str) -> bool:
 
 
 def top_up(client: Any, org_id: str, amount: int, topup_id: str) -> bool:
-    """Idempotent by ``topup_id``: the marker item and the balance change commit together."""
+    """Idempotent by ``topup_id``: the marker item and the balance change commit together.
+
+    It also starts a new alert period for the wallet: ``funds`` (the balance it leaves) and
+    ``fundings`` (a count), which only alerts read; no balance rule depends on them."""
     if amount <= 0:
         raise GatewayError(Kind.INVALID_REQUEST, "amount must be a positive integer number of credits", param="amount")
     cfg = settings()
@@ -554,9 +558,12 @@ def top_up(client: Any, org_id: str, amount: int, topup_id: str) -> bool:
                     "Update": {
                         "TableName": cfg.accounts_table,
                         "Key": wallet_key(org_id),
-                        "UpdateExpression": "SET balance = balance + :a, topped_up = topped_up + :a",
+                        # funds / fundings: what this top-up left the wallet with, and how many top-ups
+                        # there were - the base and the period of wallet alerts (alerts/evaluate.py).
+                        "UpdateExpression": "SET balance = balance + :a, topped_up = topped_up + :a, "
+                                            "funds = balance + :a, fundings = if_not_exists(fundings, :zero) + :one",
                         "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": {":a": n(amount)},
+                        "ExpressionAttributeValues": {":a": n(amount), ":zero": n(0), ":one": n(1)},
                     }
                 },
             ]

@@ -1,0 +1,5 @@
+"""Alerts function: the Alerts stream (an event's INSERT) and a schedule (retries due) -> deliveries."""
+
+from bytespike.alerts.notify import handler
+
+__all__ = ["handler"]
