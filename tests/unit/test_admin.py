@@ -238,7 +238,8 @@ def test_cli_finds_the_local_stack(tmp_path: Path) -> None:
     assert target.endpoint_url == "http://127.0.0.1:9" and target.tables["USAGE_TABLE"] == "x-UsageTable"
     flags = cli_config.resolve(_args(["--endpoint-url", "http://h:1", "--table-prefix", "p", "--keys-table", "K"]), {})
     assert flags.tables == {"KEYS_TABLE": "K", "ACCOUNTS_TABLE": "p-AccountsTable",
-                            "RESERVATIONS_TABLE": "p-ReservationsTable", "USAGE_TABLE": "p-UsageTable"}
+                            "RESERVATIONS_TABLE": "p-ReservationsTable", "USAGE_TABLE": "p-UsageTable",
+                            "ALERTS_TABLE": "p-AlertsTable"}
     with pytest.raises(cli_config.ConfigError, match="table-prefix"):
         cli_config.resolve(_args(["--endpoint-url", "http://h:1"]), {}, list_tables=lambda e, r: [*tables, "y-KeysTable"])
     with pytest.raises(cli_config.ConfigError, match="--stack"):

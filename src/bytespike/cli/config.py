@@ -25,6 +25,7 @@ TABLES = {
     "UsageTable": ("USAGE_TABLE", "UsageTableName", "usage_table"),
     "AlertsTable": ("ALERTS_TABLE", "AlertsTableName", "alerts_table"),
 }
+OPTIONAL = {"AlertsTable"}  # stacks deployed before alerts have none; only `bytespike alerts` needs it
 DEFAULT_ENV_FILE = ".bytespike/dev.env"
 
 
@@ -118,10 +119,10 @@ def resolve(
         name = opt(dest) or found.get(output) or (f"{flag_prefix}-{logical}" if flag_prefix else None)
         if name is None and not stack:
             name = environ.get(var) or (f"{env_prefix}-{logical}" if env_prefix else None)
-        if name is None:
-            missing.append(logical)
-        else:
+        if name is not None:
             tables[var] = name
+        elif not (stack and logical in OPTIONAL):
+            missing.append(logical)
     if missing and stack:
         raise ConfigError(f"stack '{stack}' has no output for {', '.join(missing)} (expected "
                           f"{', '.join(TABLES[m][1] for m in missing)})")
