@@ -10,12 +10,13 @@ SAMVENV := .venv-sam
 PY := $(VENV)/bin/python
 export BYTESPIKE_SRC := $(CURDIR)/src
 
-.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium lock audit soak clients
+.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium lock audit soak clients screenshots
 
 help:
 	@echo "make dev    - run the gateway locally (embedded DynamoDB, simulated upstreams) on :8787"
 	@echo "make test   - lint, the whole test suite, and the offline SAM checks (what CI runs)"
 	@echo "make audit  - pip-audit of the pinned lock files (part of make test)"
+	@echo "make screenshots - refresh docs/screenshots/ from the browser tests"
 	@echo "make soak   - the long soak test (mixed traffic, 3 orgs, 30 keys, faults) -> docs/LOAD.md"
 	@echo "make bench  - ByteSpike vs LiteLLM proxy vs Portkey -> docs/BENCHMARKS.md (~20 min; BENCH_QUICK=1 for a short run)"
 
@@ -69,6 +70,10 @@ test: chromium lint audit clients unit sam-check
 # that cannot be reached is reported loudly and those tests skip; any other failure stops here.
 clients: venv
 	$(PY) -m tests.clients install
+
+# Refresh docs/screenshots/*.png from the browser tests (a plain test run never writes them).
+screenshots: chromium venv
+	BYTESPIKE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
 # Debian's Chromium for the Playwright browser tests (tests/browser/): Playwright's own browser
 # download is not possible here. Needs root (CI runs as root); without it the browser tests skip.

@@ -104,7 +104,22 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+SCREENSHOTS_ENV = "BYTESPIKE_SCREENSHOTS"  # `make screenshots` sets it; `make test` leaves the tree clean
+
+
+def screenshots_wanted() -> bool:
+    return os.environ.get(SCREENSHOTS_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 @pytest.fixture
 def shots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if screenshots_wanted():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def shot(page: Any, folder: Path, name: str, **kwargs: Any) -> None:
+    """A screenshot for the docs, written only when asked (``BYTESPIKE_SCREENSHOTS=1``): a test run
+    must not rewrite committed files. The page is still rendered the same way either way."""
+    if screenshots_wanted():
+        page.screenshot(path=folder / name, full_page=kwargs.pop("full_page", True), **kwargs)

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SourceRelay
+from tests.browser.conftest import SourceRelay, shot
 from tests.support.stack import Stack, next_client_ip
 
 FREE = "claude-haiku-5-5"
@@ -63,7 +63,7 @@ def test_free_runs_estimate_stream_bill_then_friendly_refusal(browser: Any, stac
     with visitor(browser, stack) as page:
         expect(page.locator("#runs")).to_have_text("Free runs left today: 3 of 3")
         expect(page.locator("#model option[value='claude-opus-5-5']")).to_be_disabled()  # needs a key
-        page.screenshot(path=shots / "playground-1-start.png", full_page=True)
+        shot(page, shots, "playground-1-start.png")
 
         est = estimate(page, "Explain in two sentences why the sea is salty.")
         page.fill("#system", "You are a concise science tutor.")
@@ -72,7 +72,7 @@ def test_free_runs_estimate_stream_bill_then_friendly_refusal(browser: Any, stac
         assert est > 0
         expect(page.locator("#output .block")).to_have_count(0)  # nothing ran before confirming
         expect(page.locator("#runs")).to_have_text("Free runs left today: 3 of 3")
-        page.screenshot(path=shots / "playground-2-estimate.png", full_page=True)
+        shot(page, shots, "playground-2-estimate.png")
 
         billed = confirm_and_wait(page)
         expect(page.locator("#output .block.text")).to_contain_text("You said: Explain")
@@ -80,7 +80,7 @@ def test_free_runs_estimate_stream_bill_then_friendly_refusal(browser: Any, stac
         assert 0 < billed <= est
         expect(page.locator("#result")).to_contain_text(f"estimate was up to {est:,}")
         expect(page.locator("#runs")).to_have_text("Free runs left today: 2 of 3")
-        page.screenshot(path=shots / "playground-3-answer.png", full_page=True)
+        shot(page, shots, "playground-3-answer.png")
         request_id = re.search(r"req_[0-9a-f]+", page.locator("#result").inner_text()).group(0)
 
         for n in (2, 3):
@@ -88,15 +88,21 @@ def test_free_runs_estimate_stream_bill_then_friendly_refusal(browser: Any, stac
             confirm_and_wait(page)
             expect(page.locator("#runs")).to_have_text(f"Free runs left today: {3 - n} of 3")
 
-        estimate(page, "A fourth run, please.")
-        page.keyboard.press("Enter")
+        # The fourth estimate says at once that the run would not start (it used to offer "1 of your 0
+        # free runs left" and a confirm button, then refuse).
+        page.fill("#prompt", "A fourth run, please.")
+        page.click("#estimate-btn")
+        text = page.locator("#estimate-text")
+        expect(text).to_contain_text("No free runs left today (3 of 3 used)")
+        expect(text).not_to_contain_text("0 free runs")
+        expect(page.locator("#confirm-btn")).to_be_hidden()
         limit = page.locator("#limit")
         expect(limit).to_be_visible()
         expect(limit).to_contain_text("You have used today's 3 free runs")
         expect(limit).to_contain_text("paste it under")
-        expect(page.locator("#output")).to_contain_text("Nothing ran and nothing was billed")
+        expect(page.locator("#limit-key-btn")).to_be_focused()
         expect(page.locator("#result")).not_to_contain_text("Billed")
-        page.screenshot(path=shots / "playground-5-limit.png", full_page=True)
+        shot(page, shots, "playground-5-limit.png")
         page.click("#limit-key-btn")
         expect(page.locator("#api-key")).to_be_focused()
 
@@ -116,7 +122,7 @@ def test_thinking_tools_code_and_no_layout_jumps(browser: Any, stack: Stack, sho
         expect(thinking).to_have_count(1)
         expect(thinking.locator("summary")).to_have_text("Thinking")
         expect(page.locator("#output .block.text")).to_have_count(1)
-        page.screenshot(path=shots / "playground-4-thinking.png", full_page=True)
+        shot(page, shots, "playground-4-thinking.png")
 
         # A slow stream: the text grows inside the fixed-height output; nothing below it moves.
         page.uncheck("#thinking")
@@ -181,7 +187,7 @@ def test_pasted_key_lifts_the_limit(browser: Any, stack: Stack, shots: Path) -> 
         billed = confirm_and_wait(page)
         assert 0 < billed <= est
         expect(page.locator("#output .block.text")).not_to_be_empty()
-        page.screenshot(path=shots / "playground-6-own-key.png", full_page=True)
+        shot(page, shots, "playground-6-own-key.png")
         for _ in range(3):  # no IP limit with a key
             estimate(page, "Again.", model=PAID)
             confirm_and_wait(page)
@@ -211,7 +217,7 @@ def test_narrow_screen_is_readable(browser: Any, stack: Stack, shots: Path) -> N
         estimate(page, "Give me a haiku about loopback addresses.")
         confirm_and_wait(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
-        page.screenshot(path=shots / "playground-7-mobile.png", full_page=True)
+        shot(page, shots, "playground-7-mobile.png")
         # Keyboard: every control is reachable and shows focus.
         page.locator("#model").focus()
         page.keyboard.press("Tab")

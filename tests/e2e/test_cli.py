@@ -18,7 +18,7 @@ import httpx
 from tests.support.stack import Stack
 
 CLAUDE = "claude-haiku-5-5"
-TABLE_VARS = ("KEYS_TABLE", "ACCOUNTS_TABLE", "RESERVATIONS_TABLE", "USAGE_TABLE")
+TABLE_VARS = ("KEYS_TABLE", "ACCOUNTS_TABLE", "RESERVATIONS_TABLE", "USAGE_TABLE", "ALERTS_TABLE")
 
 
 def _exe() -> list[str]:
@@ -104,3 +104,50 @@ def test_cli_finds_the_local_stack_from_its_env_file(stack: Stack) -> None:
     env = {k: v for k, v in os.environ.items() if k not in (*TABLE_VARS, "DYNAMODB_ENDPOINT_URL")}
     out = cli(stack, "--env-file", str(stack.env_file), "wallet", "show", "demo", "--json", env=env)
     assert json.loads(out.stdout)["org_id"] == "demo"
+
+
+def _fresh_shell_env() -> dict[str, str]:
+    """A new terminal's environment: none of the stack's variables, no venv on PATH."""
+    keep = ("HOME", "LANG", "TERM", "TMPDIR")
+    return {k: os.environ[k] for k in keep if k in os.environ} | {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+
+
+def test_the_readme_steps_put_the_cli_on_path_from_any_directory(stack: Stack, tmp_path: Path) -> None:
+    """Issue 19: `bytespike …` was "command not found" after the README's steps, and from another
+    directory could not find the stack. `source .bytespike/dev.env` now does both."""
+    before = subprocess.run(["bash", "-c", "command -v bytespike"], env=_fresh_shell_env(), capture_output=True,
+                            text=True)
+    assert before.returncode != 0  # not on a fresh shell's PATH by itself
+    script = f"source {stack.env_file} && cd {tmp_path} && bytespike wallet show demo --json"
+    proc = subprocess.run(["bash", "-c", script], env=_fresh_shell_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["org_id"] == "demo"
+
+
+def test_the_playground_code_runs_as_pasted_after_sourcing_dev_env(stack: Stack) -> None:
+    """Issue 19: the playground's curl uses $BYTESPIKE_API_KEY, which dev.env did not set (401)."""
+    body = json.dumps({"model": CLAUDE, "max_tokens": 32, "messages": [{"role": "user", "content": "hi"}]})
+    curl = (f"curl -s -o /dev/null -w '%{{http_code}}' $BYTESPIKE_BASE_URL/v1/messages "
+            f"-H \"x-api-key: $BYTESPIKE_API_KEY\" -H 'anthropic-version: 2023-06-01' "
+            f"-H 'content-type: application/json' -d '{body}'")
+    proc = subprocess.run(["bash", "-c", f"source {stack.env_file} && {curl}"], env=_fresh_shell_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout == "200", (proc.stdout, proc.stderr)
+
+
+def test_cli_alerts(stack: Stack) -> None:
+    org = stack.create_org(1_000_000)
+    out = json.loads(cli(stack, "alerts", "set", "--org", org.org_id, "--wallet", "50,80%,100",
+                         "--webhook", "https://hooks.example.com/bytespike", "--email", "ops@example.com",
+                         "--json").stdout)
+    assert out["wallet"] == [50, 80, 100] and out["webhook_secret"].startswith("whsec_")
+    shown = json.loads(cli(stack, "alerts", "show", "--org", org.org_id, "--json").stdout)
+    assert "webhook_secret" not in shown and shown["emails"] == ["ops@example.com"]
+    api = stack.admin("GET", "/v1/alerts", org.master_key).json()  # the same rules through the API
+    assert api["wallet"] == [50, 80, 100] and api["webhook_url"] == "https://hooks.example.com/bytespike"
+    bad = cli(stack, "alerts", "set", "--org", org.org_id, "--webhook", "http://10.1.2.3/x", ok=False)
+    assert bad.returncode == 1 and "webhook_url" in bad.stderr
+    sent = json.loads(cli(stack, "alerts", "test", "--org", org.org_id, "--json").stdout)
+    assert sent["event_id"].startswith("evt_")
+    listed = json.loads(cli(stack, "alerts", "events", "--org", org.org_id, "--json").stdout)
+    assert listed[0]["event_id"] == sent["event_id"]

@@ -49,8 +49,12 @@ def get_rules(client: Any, p: Principal, org_id: str | None) -> dict[str, Any]:
     return {**rules.view(), "email_enabled": email.sender() is not None}
 
 
-def put_rules(client: Any, p: Principal, req: AlertRules) -> dict[str, Any]:
-    """Replace the org's rules. A new (or rotated) webhook signing secret is in this response only."""
+def put_rules(client: Any, p: Principal, req: AlertRules, *, deployment: bool = True) -> dict[str, Any]:
+    """Replace the org's rules. A new (or rotated) webhook signing secret is in this response only.
+
+    ``deployment``: this process is the deployment's (the admin function), so it knows whether email is
+    configured; the CLI is not, and leaves that to the deployment's own check.
+    """
     org = _org(client, p, req.org_id)
     url = webhook.check_url(req.webhook_url) if req.webhook_url else None
     emails = []
@@ -59,7 +63,7 @@ def put_rules(client: Any, p: Principal, req: AlertRules) -> dict[str, Any]:
             raise GatewayError(Kind.INVALID_REQUEST, f"emails: '{address[:80]}' is not an email address.",
                                param="emails")
         emails.append(address)
-    if emails and email.sender() is None:
+    if emails and deployment and email.sender() is None:
         raise GatewayError(Kind.INVALID_REQUEST, "emails: this deployment sends no email (no SES sender is "
                                                  "configured: ALERTS_EMAIL_FROM).", param="emails")
     old = retrying(lambda: store.get_rules(client, org))

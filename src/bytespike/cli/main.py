@@ -67,6 +67,13 @@ def _when(raw: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _percents(raw: str) -> list[int]:
+    try:
+        return [int(x.strip().rstrip("%")) for x in raw.split(",") if x.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{raw}' is not a comma-separated list of percentages") from exc
+
+
 def _csv_list(raw: str) -> list[str]:
     return [x.strip() for x in raw.split(",") if x.strip()]
 
@@ -123,6 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
         p = leaf(keys, action, text)
         p.add_argument("key_id")
         p.add_argument("--org", required=True)
+
+    alerts = cmds.add_parser("alerts", help="spend alerts: thresholds, webhook, emails, events").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    p = leaf(alerts, "show", "an org's alert rules (never the webhook signing secret)")
+    p.add_argument("--org", required=True)
+    p = leaf(alerts, "set", "replace an org's alert rules (a new webhook signing secret is printed once)")
+    p.add_argument("--org", required=True)
+    p.add_argument("--wallet", type=_percents, default=[], help="wallet thresholds in %%, e.g. 50,80,100")
+    p.add_argument("--quota", type=_percents, default=[], help="member quota thresholds in %%, e.g. 80,100")
+    p.add_argument("--webhook", help="https URL that receives signed POSTs")
+    p.add_argument("--email", type=_csv_list, default=[], help="addresses, comma-separated")
+    p.add_argument("--rotate-secret", action="store_true", help="a new webhook signing secret")
+    p = leaf(alerts, "test", "send a test alert through every channel")
+    p.add_argument("--org", required=True)
+    p = leaf(alerts, "events", "alerts fired, newest first, with their delivery log")
+    p.add_argument("--org", required=True)
+    p.add_argument("--limit", type=int, default=50)
 
     p = leaf(cmds, "usage", "usage rows, or --summary per member/model/day")
     p.add_argument("--org", required=True)
@@ -195,6 +219,8 @@ def _run(args: argparse.Namespace, client: Any) -> None:
         emit(fmt, {**view, "secret": secret}, None if fmt == "json" else [*KEY_COLUMNS, "secret"])
         if fmt == "table":
             _shown_once()
+    elif args.command == "alerts":
+        _alerts(args, client, op, fmt)
     elif args.command == "usage":
         query = parse(UsageQuery, {k: v for k, v in {"org_id": args.org, "start": args.start, "end": args.end,
                                                      "member_id": args.member, "key_id": args.key_id,
@@ -219,6 +245,31 @@ def _run(args: argparse.Namespace, client: Any) -> None:
             table_cols = ["time", "request_id", "member_id", "key_id", "model", "status", "credits",
                           "input_tokens", "output_tokens"]
             emit(fmt, listed, {"table": table_cols, "csv": admin_usage.ROW_COLUMNS}.get(fmt))
+
+
+def _alerts(args: argparse.Namespace, client: Any, op: Any, fmt: str) -> None:
+    from bytespike.admin.schemas import parse
+    from bytespike.alerts import api
+
+    if args.action == "show":
+        emit(fmt, api.get_rules(client, op, args.org))
+    elif args.action == "set":
+        out = api.put_rules(client, op, parse(api.AlertRules, {
+            "org_id": args.org, "wallet": args.wallet, "quota": args.quota, "webhook_url": args.webhook,
+            "emails": args.email, "rotate_secret": args.rotate_secret}), deployment=False)
+        emit(fmt, out)
+        if fmt == "table" and out.get("webhook_secret"):
+            _shown_once()
+    elif args.action == "test":
+        emit(fmt, api.send_test(client, op, args.org))
+    elif args.action == "events":
+        rows = api.events(client, op, args.org, args.limit)
+        if fmt == "json":
+            emit(fmt, rows)
+        else:
+            emit(fmt, [{**{k: e.get(k) for k in ("event_id", "type", "threshold", "period", "status", "attempts")},
+                        "fired_at": e.get("fired_at"), "deliveries": len(e.get("deliveries") or [])} for e in rows],
+                 ["fired_at", "event_id", "type", "threshold", "period", "status", "attempts", "deliveries"])
 
 
 def _shown_once() -> None:

@@ -172,6 +172,12 @@ def write_dev_env(path: Path, base_url: str, secret: str, sim_url: str, moto_url
         f"export BYTESPIKE_SIM_URL={sim_url}\n"
         f"export BYTESPIKE_DYNAMODB_URL={moto_url}\n"
         f"export BYTESPIKE_OPERATOR_KEY={operator_key}\n"
+        # The playground's "request as code" and the README's examples read these two.
+        f"export BYTESPIKE_BASE_URL={base_url}\n"
+        f"export BYTESPIKE_API_KEY={secret}\n"
+        # The `bytespike` CLI on PATH, and able to find this stack from any directory.
+        f"export BYTESPIKE_ENV_FILE={path.resolve()}\n"
+        f'export PATH="{Path(sys.executable).parent}:$PATH"\n'
     )
     path.chmod(0o600)
 

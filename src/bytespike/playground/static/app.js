@@ -326,8 +326,17 @@
         `${fmtInt(body.input_tokens)} input tokens plus up to ${fmtInt(req.maxTokens)} output tokens. ` +
         "You are billed only what the model uses.",
       ];
-      if (freeMode()) {
-        lines.push(`Free run: uses 1 of your ${fmtInt(state.runsLeft)} free runs left today; the house wallet pays.`);
+      const spent = freeMode() && state.runsLeft <= 0;
+      if (spent) {
+        // Nothing to confirm: the run would be refused. Say so now, not after a click (issue 19).
+        const limit = state.cfg.free.runs_limit;
+        lines.push(`No free runs left today (${fmtInt(limit)} of ${fmtInt(limit)} used): this run would not start.`);
+        $("limit-text").textContent = `You have used today's ${fmtInt(limit)} free runs; they come back at ` +
+          `${state.cfg.free.resets_at || "midnight UTC"}. With an API key there is no daily limit: paste it under ` +
+          "\"Use your own API key\".";
+      } else if (freeMode()) {
+        const left = state.runsLeft;
+        lines.push(`Free run: uses 1 of your ${fmtInt(left)} free run${left === 1 ? "" : "s"} left today; the house wallet pays.`);
       } else {
         lines.push("Billed to your key's wallet.");
       }
@@ -340,7 +349,9 @@
         if (i < lines.length - 1) text.appendChild(document.createElement("br"));
       });
       show($("estimate"), true);
-      $("confirm-btn").focus();
+      show($("confirm-btn"), !spent);
+      show($("limit"), spent);
+      if (spent) $("limit-key-btn").focus(); else $("confirm-btn").focus();
     } catch (err) {
       $("form-error").textContent = `Could not reach the gateway: ${err.message}`;
       show($("form-error"), true);
