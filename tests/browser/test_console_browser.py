@@ -296,6 +296,8 @@ def test_alerts_set_in_the_console_reach_a_webhook_and_an_inbox_when_the_wallet_
             # A test alert from the button goes the same way.
             page.click("#alert-test")
             receiver.wait_for(lambda r: any(x.json.get("type") == "test" for x in r))
+            page.click("#events-refresh")
+            expect(page.locator("#events tbody tr[data-scope=test]")).to_have_count(1)
             shot(page, shots, "console-6-alerts.png")
     finally:
         receiver.stop()

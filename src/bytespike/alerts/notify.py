@@ -133,7 +133,8 @@ async def _attempts(channel: str, target: str, first: int, send: Any) -> tuple[b
 async def _deliver(event: dict[str, Any], rules: store.Rules | None) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Try every channel not yet delivered; (channel states, new log entries)."""
     channels: dict[str, str] = dict(event.get("channels") or {})
-    done = len(event.get("deliveries") or [])
+    past = event.get("deliveries") or []
+    tried = {c: sum(1 for d in past if d.get("channel") == c) for c in ("webhook", "email")}  # attempts per channel
     entries: list[dict[str, Any]] = []
     body = json.dumps(payload(event), separators=(",", ":")).encode()
     if rules is not None and rules.webhook_url and rules.webhook_secret and channels.get("webhook") != "delivered":
@@ -143,7 +144,7 @@ async def _deliver(event: dict[str, Any], rules: store.Rules | None) -> tuple[di
             out = await webhook.send(url, secret, event["event_id"], body, attempt)
             return out.ok, out.status, out.error, out.ms
 
-        ok, log_entries = await _attempts("webhook", url, done + len(entries) + 1, post)
+        ok, log_entries = await _attempts("webhook", url, tried["webhook"] + 1, post)
         channels["webhook"] = "delivered" if ok else "failing"
         entries += log_entries
     if rules is not None and rules.emails and channels.get("email") != "delivered":
@@ -158,7 +159,7 @@ async def _deliver(event: dict[str, Any], rules: store.Rules | None) -> tuple[di
             except Exception as exc:  # SES throttling, an unverified sender, the network
                 return False, None, f"{type(exc).__name__}: {str(exc)[:200]}", int((time.monotonic() - started) * 1000)
 
-        ok, log_entries = await _attempts("email", ", ".join(to), done + len(entries) + 1, mail)
+        ok, log_entries = await _attempts("email", ", ".join(to), tried["email"] + 1, mail)
         channels["email"] = "delivered" if ok else "failing"
         entries += log_entries
     return channels, entries

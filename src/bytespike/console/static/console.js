@@ -29,7 +29,8 @@
     return node;
   }
   const credits = (n) => (n === null || n === undefined ? "–" : fmt.format(n));
-  const dollars = (n) => "$" + (n / 1e6).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const dollars = (n) => "$" + (n / 1e6).toLocaleString("en-US", n && n < 10_000
+    ? { minimumFractionDigits: 2, maximumFractionDigits: 6 } : { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const today = () => new Date().toISOString().slice(0, 10);
   const monthStart = () => today().slice(0, 8) + "01";
   const isMaster = () => state.me && state.me.role === "master";
@@ -156,7 +157,13 @@
     box.dataset.series = String(data.series.length);
     renderTable(table, data);
     if (!window.uPlot) { box.append(el("p", { class: "hint", text: "Chart unavailable; see the table below." })); return; }
-    const xs = data.days.map((d) => Date.parse(d + "T00:00:00Z") / 1000);
+    // Days are categories (one bar each), not a time scale: a time axis would tick hours on a short range.
+    const xs = data.days.map((_, i) => i);
+    const label = (i) => {
+      const d = data.days[Math.round(i)];
+      return d ? new Date(d + "T00:00:00Z").toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" }) : "";
+    };
+    const step = Math.max(1, Math.ceil(data.days.length / 10));
     // Stack: series i is drawn as the sum of itself and every smaller series after it, largest first, so each
     // bar segment shows one group; the legend and table show each group's own value.
     const cumulative = data.series.map((_, i) => xs.map((__, j) => data.series.slice(i).reduce((a, s) => a + s.values[j], 0)));
@@ -164,11 +171,13 @@
     const opts = {
       width: Math.max(280, box.clientWidth || 600),
       height: 300,
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [{ stroke: getComputedStyle(document.body).color }, {
+      scales: { x: { time: false, range: () => [-0.5, data.days.length - 0.5] },
+        y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+      axes: [{ stroke: getComputedStyle(document.body).color,
+        splits: () => xs.filter((i) => i % step === 0), values: (u, vals) => vals.map(label) }, {
         stroke: getComputedStyle(document.body).color, size: 70, values: (u, vals) => vals.map((v) => fmt.format(v)) }],
       legend: { live: true },
-      series: [{ label: "day", value: (u, v) => (v === null ? "–" : new Date(v * 1000).toISOString().slice(0, 10)) }]
+      series: [{ label: "day", value: (u, v) => (v === null || v === undefined ? "–" : data.days[Math.round(v)] || "–") }]
         .concat(data.series.map((s, i) => ({
           label: s.label, fill: PALETTE[i % PALETTE.length], stroke: PALETTE[i % PALETTE.length], width: 0,
           paths: bars, points: { show: false },
@@ -234,8 +243,18 @@
       key_id: isMaster() ? $("#f-key").value.trim() : "" };
   }
 
+  let sessionsProbed = false;
+  async function probeSessions() {
+    // Usage grouped by coding session needs a gateway that records session ids; hide the choice otherwise.
+    if (sessionsProbed) return;
+    sessionsProbed = true;
+    try { await api("GET", "/v1/usage/summary" + query({ start: today(), end: today(), group_by: "session" })); }
+    catch (err) { if (err.status === 400) $("#group-session").hidden = true; else throw err; }
+  }
+
   async function loadUsage() {
     say("Loading usage…");
+    await probeSessions();
     await Promise.all([loadUsageChart(), loadLog(false)]);
     say("");
   }
