@@ -21,7 +21,7 @@ from tests.security.test_secrets_in_responses import all_routes
 from tests.support.stack import Stack, next_client_ip
 
 # Paths that take no key at all (public catalog, the playground, health).
-NO_KEY = ("/v1/models", "/playground", "/healthz")
+NO_KEY = ("/v1/models", "/playground", "/healthz", "/console")
 
 
 def _keyed_routes() -> list[tuple[str, str]]:

@@ -366,12 +366,14 @@ def _pydantic_schema(model: Any) -> Schema:
 
 def _admin_schemas() -> dict[str, Schema]:
     from bytespike.admin.schemas import CreateKey, CreateOrg, TopUp
+    from bytespike.alerts.api import AlertRules
 
     key = obj({
         "key_id": string(), "org_id": string(), "kind": {"enum": ["master", "sub"]}, "member_id": nullable(string()),
         "label": nullable(string()), "status": string(), "digest_prefix": string(),
         "parent_key_id": nullable(string()), "models": nullable(array(string())), "modalities": nullable(array(string())),
         "quota": nullable(integer()), "quota_period": nullable(string()), "rpm": nullable(integer()),
+        "max_concurrency": nullable(integer()), "in_flight": integer(minimum=0),
         "expires_at": nullable(string()), "created_at": nullable(string()), "revoked_at": nullable(string()),
     }, ("key_id", "org_id", "kind", "status"))
     org = obj({"org_id": string(), "name": string(), "balance": integer(minimum=0), "topped_up": integer(minimum=0),
@@ -391,6 +393,17 @@ def _admin_schemas() -> dict[str, Schema]:
                          ("object", "data", "has_more")),
         "UsageSummary": obj({"object": const("usage_summary"), "org_id": string(), "data": array(obj({}))},
                             ("object", "data")),
+        "KeySelf": {"allOf": [ref("Key"), obj({"role": {"enum": ["master", "member"]}}, ("role",))]},
+        "AlertRules": _pydantic_schema(AlertRules),
+        "AlertRulesView": obj({"org_id": string(), "wallet": array(integer()), "quota": array(integer()),
+                               "webhook_url": nullable(string()), "webhook_secret_set": {"type": "boolean"},
+                               "emails": array(string()), "email_enabled": {"type": "boolean"},
+                               "webhook_secret": string(pattern="^whsec_")},
+                              ("org_id", "wallet", "quota", "emails")),
+        "AlertTest": obj({"event_id": string(), "status": string()}, ("event_id",)),
+        "AlertEvents": obj({"object": const("list"), "data": array(obj({"event_id": string(), "status": string(),
+                                                                        "deliveries": array(obj({}))}))},
+                           ("object", "data")),
         "RequestUsage": obj({"request_id": string(), "state": string(), "hold": integer(minimum=0),
                              "credits": nullable(integer(minimum=0)), "released": {"type": "boolean"}},
                             ("request_id", "state", "hold")),
@@ -650,6 +663,8 @@ def _operations() -> tuple[Operation, ...]:
         Operation("get", "/v1/keys", "List keys (never secrets)", "by-auth-header", "admin",
                   ok={200: _json(ref("KeyList"))}, errors=admin_errors,
                   parameters=(_ORG_QUERY, _query("status", {"enum": ["active", "revoked", "all"]}))),
+        Operation("get", "/v1/keys/self", "The calling key itself (members too)", "by-auth-header", "admin",
+                  ok={200: _json(ref("KeySelf"))}, errors=admin_errors),
         Operation("get", "/v1/keys/{key_id}", "One key", "by-auth-header", "admin", ok={200: _json(ref("Key"))},
                   errors=admin_errors, parameters=(_path("key_id"), _ORG_QUERY)),
         Operation("post", "/v1/keys/{key_id}/revoke", "Revoke a key (idempotent)", "by-auth-header", "admin",
@@ -663,6 +678,28 @@ def _operations() -> tuple[Operation, ...]:
                   parameters=(*usage_query[:-1], _query("group_by", string(maxLength=100)))),
         Operation("get", "/v1/usage/{request_id}", "Billed usage of one request", "by-auth-header", "admin",
                   ok={200: _json(ref("RequestUsage"))}, errors=admin_errors, parameters=(_path("request_id"),)),
+        # Alerts (docs/CONSOLE.md)
+        Operation("get", "/v1/alerts", "Alert rules of the org (never the signing secret)", "by-auth-header", "admin",
+                  ok={200: _json(ref("AlertRulesView"))}, errors=admin_errors, parameters=(_ORG_QUERY,)),
+        Operation("put", "/v1/alerts", "Set the alert rules (thresholds, webhook, emails)", "by-auth-header", "admin",
+                  body=_json(ref("AlertRules")), ok={200: _json(ref("AlertRulesView"))}, errors=admin_errors,
+                  parameters=(_ORG_QUERY,),
+                  example={"wallet": [50, 80, 100], "quota": [80, 100], "webhook_url": "https://example.com/hooks/bs",
+                           "emails": ["ops@example.com"]}),
+        Operation("post", "/v1/alerts/test", "Send a test alert through every channel", "by-auth-header", "admin",
+                  ok={202: _json(ref("AlertTest"))}, errors=admin_errors, parameters=(_ORG_QUERY,)),
+        Operation("get", "/v1/alerts/events", "Alert events and their delivery log", "by-auth-header", "admin",
+                  ok={200: _json(ref("AlertEvents"))}, errors=admin_errors,
+                  parameters=(_ORG_QUERY, _query("limit", integer(minimum=1, maximum=500)))),
+        # The console (static; it calls the admin API with the signed-in key)
+        Operation("get", "/console", "The console (redirects to /console/)", "openai", "page", secured=False, page=True,
+                  ok={308: {}}, errors=page_errors),
+        Operation("get", "/console/", "The console page", "openai", "page", secured=False, page=True,
+                  ok={200: {"text/html": {"schema": string()}}, 304: {}}, errors=page_errors),
+        Operation("get", "/console/static/{name}", "A console asset (the page, its script and style, uPlot)", "openai",
+                  "page", secured=False, page=True,
+                  ok={200: {t: {"schema": string()} for t in ("text/html", "text/javascript", "text/css", "text/plain")},
+                      304: {}}, errors=page_errors, parameters=(_path("name", "console.js"),)),
         # Playground (no key: free runs on the house wallet, per client IP)
         Operation("get", "/playground/config", "Playground: free-run rules and runs left", "anthropic", "playground",
                   secured=False, ok={200: _json(ref("PlaygroundConfig"))}),
@@ -685,7 +722,7 @@ def _operations() -> tuple[Operation, ...]:
     )
 
 
-_REASONS = {200: "OK", 201: "Created", 304: "Not modified", 400: "Invalid request", 401: "Missing or invalid key",
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 304: "Not modified", 308: "Permanent redirect", 400: "Invalid request", 401: "Missing or invalid key",
             402: "Not enough credits or quota", 403: "Not permitted", 404: "Not found", 409: "Conflict",
             410: "Model retired", 413: "Request too large", 429: "Rate limited", 500: "Gateway fault",
             502: "Upstream error", 503: "Overloaded (OpenAI shape)", 504: "Upstream timeout",
