@@ -10,7 +10,7 @@ SAMVENV := .venv-sam
 PY := $(VENV)/bin/python
 export BYTESPIKE_SRC := $(CURDIR)/src
 
-.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium lock audit soak clients screenshots
+.PHONY: help dev test lint unit sam-check sam-build bench venv clean chromium lock audit soak clients screenshots nginx
 
 help:
 	@echo "make dev    - run the gateway locally (embedded DynamoDB, simulated upstreams) on :8787"
@@ -62,7 +62,7 @@ lint: venv
 unit: venv
 	$(PY) -m pytest tests
 
-test: chromium lint audit clients unit sam-check
+test: chromium nginx lint audit clients unit sam-check
 	@cat .audit-summary 2>/dev/null || true  # the audit's verdict, last, where CI's log ends
 
 # The third-party client suite's pinned clients (tests/clients/: Claude Code, the Vercel AI SDK),
@@ -80,6 +80,11 @@ screenshots: chromium venv
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
 		|| echo "warning: could not install chromium; the browser tests will be skipped"
+
+# Debian's nginx for tests/e2e/test_front_door_headers.py (estimated_credits behind a reverse proxy).
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || apt-get install -y nginx-light \
+		|| (apt-get update && apt-get install -y nginx-light) || echo "warning: could not install nginx; that test will be skipped"
 
 # ---------------------------------------------------------------- SAM (offline, no Docker)
 $(SAMVENV)/.installed:
