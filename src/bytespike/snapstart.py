@@ -11,12 +11,15 @@ whatever the image holds, every sandbox restored from it holds too:
 - **connections**: sockets open at snapshot time are dead after a restore (and would be one
   TCP stream shared by many sandboxes): the upstream aiohttp session, the modality httpx
   client, the fetch guard's client, the lean DynamoDB client and the boto3 clients of the
-  event handlers are dropped and reopened on first use.
+  event handlers (release, sweeper, the alerts notifier and its SES client) are dropped and
+  reopened on first use.
 - **caches**: key records (a revocation must take effect; the image may be hours old, and
   monotonic timestamps taken before the snapshot say nothing about the time since),
   upstream pool health, the budget view (what this process believes each wallet holds:
   another sandbox's belief would let broke wallets overlap the upstream call), the hold-first
-  marks, and Powertools' parameter/secret cache.
+  marks, the release function's alert rules and fired-event marks (``alerts.evaluate``: rules
+  read before the snapshot, timed by a monotonic clock that says nothing after it), and
+  Powertools' parameter/secret cache.
 
 ``prime()`` runs before the snapshot: the first request's one-time work (importing aiohttp,
 reading the catalog and settings, building the wire models) goes into the image instead of
@@ -80,6 +83,8 @@ def clear_caches() -> None:
         except RuntimeError:  # a learning task of a loop that no longer runs: forget it all the same
             budget._LEARNING.clear()  # type: ignore[attr-defined]
             budget.forget()  # type: ignore[attr-defined]
+    if alerts := _loaded("bytespike.alerts.evaluate"):
+        alerts.forget()  # type: ignore[attr-defined]
     if parameters := _loaded("aws_lambda_powertools.utilities.parameters"):
         clear = getattr(parameters, "clear_caches", None)
         if callable(clear):
@@ -88,7 +93,8 @@ def clear_caches() -> None:
 
 def drop_sync_clients() -> None:
     """The event handlers' boto3 clients (their pooled connections would be the snapshot's)."""
-    for name in ("bytespike.release.handler", "bytespike.release.sweeper"):
+    for name in ("bytespike.release.handler", "bytespike.release.sweeper", "bytespike.alerts.notify",
+                 "bytespike.alerts.email"):
         if module := _loaded(name):
             module._client = None  # type: ignore[attr-defined]
 

@@ -36,6 +36,7 @@ def test_restored_sandboxes_draw_different_random_sequences() -> None:
 
 
 def test_caches_from_before_the_snapshot_are_forgotten() -> None:
+    from bytespike.alerts import evaluate
     from bytespike.gateway import budget, pipeline
     from bytespike.providers import pool
     from bytespike.store import keys
@@ -46,11 +47,14 @@ def test_caches_from_before_the_snapshot_are_forgotten() -> None:
     pipeline._HOLD_FIRST["org-1"] = time.monotonic() + 30
     budget.refused("org-2", 5_000)  # the wallet as the snapshot's process last saw it
     assert budget.claim("org-2", 1_000)
+    evaluate._RULES["org-3"] = (None, time.monotonic())  # "no rules", as the snapshot's process read it
+    evaluate._FIRED.add(("org-3", "wallet#topup-1#80"))
     snapstart.after_restore_sync()
     assert keys.KEY_CACHE.get("digest-of-a-key-revoked-since", 1e9) == (False, None)
     assert not pool.HEALTH._entries and not pool.HEALTH._errors
     assert "org-1" not in pipeline._HOLD_FIRST
     assert not budget.claim("org-2", 1_000), "a restored sandbox overlapped on another sandbox's wallet view"
+    assert not evaluate._RULES and not evaluate._FIRED, "alert rules set since the snapshot would wait for the TTL"
 
 
 @pytest.fixture
@@ -80,11 +84,13 @@ def test_pooled_connections_are_closed_and_reopened(local_env: None) -> None:
 
 
 def test_the_event_handlers_boto3_clients_are_dropped() -> None:
+    from bytespike.alerts import email, notify
     from bytespike.release import handler, sweeper
 
-    handler._client, sweeper._client = object(), object()
+    handler._client, sweeper._client, notify._client, email._client = object(), object(), object(), object()
     snapstart.after_restore_sync()
     assert handler._client is None and sweeper._client is None
+    assert notify._client is None and email._client is None
 
 
 def test_prime_puts_the_first_requests_imports_into_the_snapshot() -> None:

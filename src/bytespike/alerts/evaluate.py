@@ -53,7 +53,7 @@ def rules_for(client: Any, org_id: str) -> store.Rules | None:
 
 
 def forget(org_id: str | None = None) -> None:
-    """Drop cached rules (this process just changed them; tests)."""
+    """Drop cached rules and fired marks (this process just changed them; a SnapStart restore; tests)."""
     if org_id is None:
         _RULES.clear()
         _FIRED.clear()

@@ -25,13 +25,25 @@ import ipaddress
 import os
 import time
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from bytespike.errors import GatewayError, Kind
-from bytespike.http import fetch_guard
+
+if TYPE_CHECKING:
+    from bytespike.http.fetch_guard import FetchLimits
 
 ALLOW_LOOPBACK_ENV = "ALERTS_WEBHOOK_ALLOW_LOOPBACK"
 MAX_URL = 2048
 USER_AGENT = "ByteSpike-Alerts/1"
+
+
+def _guard() -> ModuleType:
+    """The SSRF guard, imported on first use: it brings httpx, which the admin function (where rules
+    are set) must not load at init (functions/import_budget.toml); the alerts function loads it anyway."""
+    from bytespike.http import fetch_guard
+
+    return fetch_guard
 
 
 def loopback_allowed() -> bool:
@@ -57,6 +69,7 @@ def check_url(url: str) -> str:
     """
     if len(url) > MAX_URL:
         raise GatewayError(Kind.INVALID_REQUEST, f"webhook_url: at most {MAX_URL} characters.", param="webhook_url")
+    fetch_guard = _guard()
     try:
         parsed = fetch_guard.check_url(url)
     except fetch_guard.FetchRefused as exc:
@@ -100,8 +113,8 @@ class Outcome:
     ms: int
 
 
-def limits() -> fetch_guard.FetchLimits:
-    return fetch_guard.FetchLimits(max_bytes=64 * 1024, connect_timeout=5.0, read_timeout=10.0, total_timeout=15.0,
+def limits() -> FetchLimits:
+    return _guard().FetchLimits(max_bytes=64 * 1024, connect_timeout=5.0, read_timeout=10.0, total_timeout=15.0,
                                    max_redirects=0, allow_loopback=loopback_allowed())
 
 
@@ -111,6 +124,7 @@ async def send(url: str, secret: str, event_id: str, body: bytes, attempt: int) 
     headers = {"content-type": "application/json", "user-agent": USER_AGENT, "bytespike-event-id": event_id,
                "bytespike-delivery-attempt": str(attempt),
                "bytespike-signature": signature(secret, body, int(time.time()))}
+    fetch_guard = _guard()
     try:
         check_url(url)
         reply = await fetch_guard.post(url, body, headers=headers, limits=limits())

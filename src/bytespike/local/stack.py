@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -284,15 +285,20 @@ class StreamPoller:
             await asyncio.sleep(self.interval)
 
 
-async def sweeper_loop(interval: float) -> None:
-    from bytespike.release.sweeper import sweep
-
+async def scheduled(interval: float, job: Callable[[], Any]) -> None:
+    """A scheduled function (an EventBridge rate on AWS): ``job`` in a worker thread every ``interval`` s."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(sweep)
+            await asyncio.to_thread(job)
         except Exception:
-            log.exception("sweep failed")
+            log.exception("%s failed", getattr(job, "__name__", job))
+
+
+async def sweeper_loop(interval: float) -> None:
+    from bytespike.release.sweeper import sweep
+
+    await scheduled(interval, sweep)
 
 
 def stream_pollers(client: Any, streams: Any, env: dict[str, str], interval: float) -> list[StreamPoller]:
@@ -308,12 +314,7 @@ async def alerts_retry_loop(interval: float) -> None:
     """The alerts function's schedule (every minute on AWS): deliveries whose next round is due."""
     from bytespike.alerts.notify import retry_due
 
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(retry_due)
-        except Exception:
-            log.exception("alert retries failed")
+    await scheduled(interval, retry_due)
 
 
 async def video_poll_loop(interval: float) -> None:
