@@ -61,12 +61,13 @@ def fmt(n: int) -> str:
 
 
 def usage(stack: Stack, org: Org, keys: dict[str, str]) -> None:
-    """Real requests: alice on Claude (twice), bob on GPT and Gemini, through both SDKs."""
+    """Real requests: alice on Claude (twice, one coding session), bob on GPT (a session of its own)
+    and Gemini (no session id), through both SDKs."""
     for i in range(2):
         stack.anthropic(keys["alice"]).messages.create(model=CLAUDE, max_tokens=64, messages=[
-            {"role": "user", "content": f"alice {i} [[sim words=30]]"}])
+            {"role": "user", "content": f"alice {i} [[sim words=30]]"}], extra_headers={"X-Session-Id": "sess-alice"})
     stack.openai(keys["bob"]).chat.completions.create(model=GPT, max_tokens=64, messages=[
-        {"role": "user", "content": "bob [[sim words=40]]"}])
+        {"role": "user", "content": "bob [[sim words=40]]"}], extra_headers={"X-Session-Id": "sess-bob"})
     stack.openai(keys["bob"]).chat.completions.create(model=GEMINI, max_tokens=64, messages=[
         {"role": "user", "content": "bob gemini [[sim words=20]]"}])
     stack.wait_all_released(org.org_id)
@@ -126,6 +127,17 @@ def test_a_master_sees_its_wallet_and_charts_drawn_from_real_usage(browser: Any,
         page.check("input[name=group][value=provider]")
         expect(chart).to_have_attribute("data-series", "3")
         assert set(table.locator("thead th").all_inner_texts()) >= set(by_provider)
+        # Per coding session (the client's session id on the usage rows; rows without one as "(none)").
+        by_session = {r["session_id"] or "(none)": r["credits"] for r in summary(stack, org.master_key, "session")["data"]}
+        assert set(by_session) == {"sess-alice", "sess-bob", "(none)"}, by_session
+        expect(page.locator("#group-session")).to_be_visible()
+        page.check("input[name=group][value=session]")
+        expect(chart).to_have_attribute("data-series", "3")
+        expect(table.locator("thead")).to_contain_text("sess-alice")  # the provider chart also had 3 series
+        for session, credits in by_session.items():
+            column = table.locator("thead th").all_inner_texts().index(session)
+            cells = table.locator(f"tbody tr td:nth-child({column + 1})").all_inner_texts()
+            assert sum(int(c.replace(",", "")) for c in cells) == credits, (session, cells)
         page.check("input[name=group][value=model]")
         expect(chart).to_have_attribute("data-series", "3")
         # The request log: every request with its hold, cost, state and latency.
