@@ -92,7 +92,7 @@ READERS: dict[str, tuple[str, str]] = {
     "display_name": ("gateway/messages.py", r"m\.display_name"),
     "created_at": ("gateway/messages.py", r"m\.created_at"),
     "status": ("gateway/messages.py", r'"status": m\.status'),
-    "modality": ("gateway/messages.py", r'model\.modality != "chat"'),
+    "modality": ("gateway/lanes/base.py", r'model\.modality != "chat"'),
     "fallback": ("gateway/pipeline.py", r"model\.fallback"),
     "retires_at": ("gateway/media/common.py", r"model\.retires_at"),
     "context_window": ("catalog/__init__.py", r"self\.context_window"),

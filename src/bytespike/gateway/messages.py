@@ -11,7 +11,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,6 +19,8 @@ from bytespike.billing.tokens import count_input_tokens
 from bytespike.catalog import Model, Price, catalog
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import auth
+from bytespike.gateway.lanes.anthropic_surface import resolve_model
+from bytespike.gateway.lanes.base import validated
 from bytespike.gateway.pipeline import (
     new_request_id,
 )
@@ -28,27 +29,10 @@ from bytespike.http.render import error_response, json_response, parse_json_obje
 from bytespike.providers import accounts_for
 from bytespike.providers import anthropic as claude
 from bytespike.sse import dumps
-from bytespike.wire.anthropic import CountTokensRequest, MessagesRequest, first_error
+from bytespike.wire.anthropic import CountTokensRequest
 
 log = logging.getLogger("bytespike.messages")
 SURFACE = "anthropic"
-
-
-def resolve_model(model_id: Any) -> Model:
-    model = catalog().model(model_id) if isinstance(model_id, str) else None
-    if model is None or model.modality != "chat":
-        raise GatewayError(Kind.NOT_FOUND, f"model: '{model_id}' is not a model this gateway serves. See GET /v1/models.",
-                           param="model")
-    return model
-
-
-def validate[R: (MessagesRequest, CountTokensRequest)](body: dict[str, Any], schema: type[R]) -> R:
-    """The validated request: the handlers read its typed values (a ``"100"`` never reaches a comparison)."""
-    try:
-        return schema.model_validate(body)
-    except ValidationError as exc:
-        param, message = first_error(exc)
-        raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
 
 
 async def count_tokens(request: Request) -> Response:
@@ -60,7 +44,7 @@ async def count_tokens(request: Request) -> Response:
         raw = await read_body(request)
         body = parse_json_object(raw)
         access.note(model=body.get("model"))
-        req = validate(body, CountTokensRequest)
+        req = validated(CountTokensRequest, body)
         model = resolve_model(req.model)
         auth.authorize(key, model)
         local = estimate_input_tokens(body)

@@ -35,16 +35,19 @@ from typing import Any
 
 from bytespike.errors import Kind
 
+from . import hub_events
+from . import hub_request as hub
 from .content import mid_conversation_system_text, system_reminder
 from .errors import TranslationError
 from .errors_map import gemini_error
+from .hub_events import Event
+from .hub_request import message_param as _param
+from .hub_request import text_or_empty as _s
 from .invariants import assemble_anthropic_events
 from .names import ToolNameMap, safe_tool_id
 from .requests import budget_to_effort
 from .responses import anthropic_message_id
 from .signatures import MARKER_PREFIX, origin_signature
-
-Event = tuple[str, dict]
 
 PROVIDER = "gemini"
 SKIP_SIGNATURE = "skip_thought_signature_validator"
@@ -333,17 +336,6 @@ def _clean(schema: dict, root: dict, depth: int, seen: tuple[str, ...]) -> dict:
 # =====================================================================================
 
 
-def _s(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _param(i: int, *rest: Any) -> str:
-    path = f"messages[{i}]"
-    for part in rest:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
 def _url_mime(url: str, default: str | None) -> str | None:
     m = _URL_PATH.match(url)
     path = (m.group(1) if m else "").lower()
@@ -588,25 +580,17 @@ def _apply_sentinels(contents: list[dict], ctx: GeminiContext) -> None:
             ctx.sentinels += 1
 
 
+# Hub tool_choice types as Gemini's functionCallingConfig modes ("tool" is ANY limited to one name).
+_GEMINI_MODE = {"auto": "AUTO", "any": "ANY", "tool": "ANY", "none": "NONE"}
+
+
 def _tools(tools: Any, names: ToolNameMap) -> list[dict]:
-    if not isinstance(tools, list):
-        raise TranslationError("tools must be an array", "tools")
     decls: list[dict] = []
-    for k, tool in enumerate(tools):
-        p = f"tools[{k}]"
-        if not isinstance(tool, dict):
-            raise TranslationError("tools entries must be objects", p)
-        if tool.get("type") not in (None, "custom"):
-            raise TranslationError(
-                f"server tool {tool.get('type')!r} is only available on Claude models", p + ".type"
-            )
-        name = tool.get("name")
-        if not isinstance(name, str) or not name:
-            raise TranslationError("tools need a name", p + ".name")
-        decl: dict[str, Any] = {"name": names.upstream_name(name)}
-        if isinstance(tool.get("description"), str) and tool["description"]:
-            decl["description"] = tool["description"]
-        params = clean_schema_for_gemini(tool.get("input_schema"))
+    for tool in hub.function_tools(tools):
+        decl: dict[str, Any] = {"name": names.upstream_name(tool.name)}
+        if tool.description:
+            decl["description"] = tool.description
+        params = clean_schema_for_gemini(tool.input_schema)
         if params.get("properties"):  # Gemini rejects an OBJECT with empty properties
             decl["parameters"] = params
         decls.append(decl)
@@ -614,8 +598,7 @@ def _tools(tools: Any, names: ToolNameMap) -> list[dict]:
 
 
 def _thinking_config(req: dict, style: str, ctx: GeminiContext) -> dict | None:
-    output_config = req.get("output_config") if isinstance(req.get("output_config"), dict) else {}
-    effort = output_config.get("effort")
+    effort = hub.output_config(req).get("effort")
     if effort is not None and effort not in _EFFORTS:
         raise TranslationError(f"unsupported output_config.effort {effort!r}", "output_config.effort")
     thinking = req.get("thinking")
@@ -666,37 +649,18 @@ def anthropic_request_to_gemini(req: dict, *, thinking_style: str = "level") -> 
     if not isinstance(model, str) or not model:
         raise TranslationError("model is required", "model")
     ctx = GeminiContext(model=model, thinking_style=thinking_style, stream=req.get("stream") is True)
-    for key in ("mcp_servers", "container"):
-        if req.get(key):
-            raise TranslationError(f"{key} is only available on Claude models", key)
-    raw_messages = req.get("messages")
-    if not isinstance(raw_messages, list) or not raw_messages:
-        raise TranslationError("messages must be a non-empty array", "messages")
+    raw_messages = hub.hub_messages(req)
 
     body: dict[str, Any] = {}
-    system = req.get("system")
-    if isinstance(system, str):
-        if system:
-            body["systemInstruction"] = {"parts": [{"text": system}]}
-    elif isinstance(system, list):
-        parts = [
-            {"text": b["text"]}
-            for b in system
-            if isinstance(b, dict)
-            and b.get("type") == "text"
-            and isinstance(b.get("text"), str)
-            and b["text"]
-        ]
-        if parts:
-            body["systemInstruction"] = {"parts": parts}
-    elif system is not None:
-        raise TranslationError("system must be a string or an array of text blocks", "system")
+    system = hub.system_texts(req)
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": text} for text in system]}
 
     contents: list[dict] = []
     tool_names: dict[str, str] = {}
     for i, msg in enumerate(raw_messages):
         if not isinstance(msg, dict):
-            raise TranslationError("each message must be an object", _param(i))
+            raise hub.not_an_object(i)
         role = msg.get("role")
         if role == "user":
             parts = _user_parts(msg, i, tool_names)
@@ -715,7 +679,7 @@ def anthropic_request_to_gemini(req: dict, *, thinking_style: str = "level") -> 
             parts = [{"text": system_reminder(text)}] if text else []
             grole = "user"
         else:
-            raise TranslationError(f"message role {role!r} is not supported", _param(i, "role"))
+            raise hub.unsupported_role(role, i)
         if not parts:
             continue
         if contents and contents[-1]["role"] == grole:
@@ -733,41 +697,22 @@ def anthropic_request_to_gemini(req: dict, *, thinking_style: str = "level") -> 
     body["contents"] = contents
 
     # tools ---------------------------------------------------------------------------
-    choice = req.get("tool_choice")
     decls = _tools(req["tools"], ctx.names) if req.get("tools") is not None else []
+    choice = hub.tool_choice(req, has_tools=bool(decls))
     if decls:
         body["tools"] = [{"functionDeclarations": decls}]
-        if isinstance(choice, dict):
-            ct = choice.get("type")
-            fcc: dict[str, Any]
-            if ct == "auto":
-                fcc = {"mode": "AUTO"}
-            elif ct == "any":
-                fcc = {"mode": "ANY"}
-            elif ct == "tool" and isinstance(choice.get("name"), str):
-                fcc = {"mode": "ANY", "allowedFunctionNames": [ctx.names.upstream_name(choice["name"])]}
-            elif ct == "none":
-                fcc = {"mode": "NONE"}
-            else:
-                raise TranslationError(f"unsupported tool_choice type {ct!r}", "tool_choice")
-            body["toolConfig"] = {"functionCallingConfig": fcc}
-            if choice.get("disable_parallel_tool_use") is True:
-                ctx.warnings.append("disable_parallel_tool_use has no Gemini equivalent (dropped)")
-        elif choice is not None:
-            raise TranslationError("tool_choice must be an object", "tool_choice")
-    elif isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
-        raise TranslationError("tool_choice requires tools", "tool_choice")
+    if choice is not None:
+        fcc: dict[str, Any] = {"mode": _GEMINI_MODE[choice.type]}
+        if choice.type == "tool":
+            fcc["allowedFunctionNames"] = [ctx.names.upstream_name(choice.name or "")]
+        body["toolConfig"] = {"functionCallingConfig": fcc}
+        if choice.disable_parallel:
+            ctx.warnings.append("disable_parallel_tool_use has no Gemini equivalent (dropped)")
 
     # generation config ---------------------------------------------------------------
     gen: dict[str, Any] = {}
-    max_tokens = req.get("max_tokens")
+    max_tokens = hub.max_tokens(req)
     if max_tokens is not None:
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
-            raise TranslationError("max_tokens must be a non-negative integer", "max_tokens")
-        if max_tokens == 0:
-            raise TranslationError(
-                "max_tokens: 0 (cache pre-warming) is only supported by Claude models", "max_tokens"
-            )
         gen["maxOutputTokens"] = max_tokens
     stops = req.get("stop_sequences")
     if isinstance(stops, list) and stops:
@@ -779,12 +724,8 @@ def anthropic_request_to_gemini(req: dict, *, thinking_style: str = "level") -> 
     for src, dst in (("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK")):
         if req.get(src) is not None:
             gen[dst] = req[src]
-    output_config = req.get("output_config") if isinstance(req.get("output_config"), dict) else {}
-    fmt = output_config.get("format")
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        schema = fmt.get("schema")
-        if not isinstance(schema, dict):
-            raise TranslationError("output_config.format.schema must be an object", "output_config.format")
+    schema = hub.json_schema_format(req)
+    if schema is not None:
         gen["responseMimeType"] = "application/json"
         gen["responseJsonSchema"] = schema
     thinking = _thinking_config(req, thinking_style, ctx)
@@ -927,45 +868,22 @@ class GeminiToAnthropicStream:
     # -- helpers ----------------------------------------------------------------------
     def _message_start(self) -> Event:
         self._started = True
-        u = self.usage
-        return (
-            "message_start",
-            {
-                "type": "message_start",
-                "message": {
-                    "id": self.message_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": self.model,
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {
-                        "input_tokens": u["input_tokens"],
-                        "cache_creation_input_tokens": u["cache_creation_input_tokens"],
-                        "cache_read_input_tokens": u["cache_read_input_tokens"],
-                        "output_tokens": 0,
-                    },
-                },
-            },
-        )
+        return hub_events.message_start(self.message_id, self.model, self.usage)
 
     def _start(self, out: list[Event], block: dict, kind: str | None) -> int:
         index = self._next_index
         self._next_index += 1
-        out.append(
-            ("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})
-        )
+        out.append(hub_events.block_start(index, block))
         self._open = index
         self._open_kind = kind
         return index
 
     @staticmethod
     def _delta(index: int, delta: dict) -> Event:
-        return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+        return hub_events.block_delta(index, delta)
 
     def _stop(self, out: list[Event], index: int) -> None:
-        out.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+        out.append(hub_events.block_stop(index))
         self._open = None
         self._open_kind = None
 
@@ -1163,17 +1081,7 @@ class GeminiToAnthropicStream:
         stop = gemini_finish_to_anthropic(
             self.finish_reason, self._tool_count > 0, blocked=self.blocked_reason is not None
         )
-        out.append(
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": dict(self.usage),
-                },
-            )
-        )
-        out.append(("message_stop", {"type": "message_stop"}))
+        out += hub_events.message_end(stop, None, self.usage)
         self._finished = True
         return out
 

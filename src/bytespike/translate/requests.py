@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import hub_request as hub
 from .content import (
     b64_to_text,
     data_uri,
@@ -18,6 +19,8 @@ from .content import (
     parse_tool_arguments,
 )
 from .errors import TranslationError
+from .hub_request import message_param as _param
+from .hub_request import text_or_empty as _s
 from .names import ToolNameMap
 from .signatures import is_claude_signature, signature_origin
 
@@ -60,20 +63,8 @@ def budget_to_effort(budget: Any) -> str:
     return "high"
 
 
-def _s(value: Any) -> str:
-    """A string field, or "" for anything else (malformed input must not crash us)."""
-    return value if isinstance(value, str) else ""
-
-
 def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
-
-
-def _param(i: int, *rest: Any) -> str:
-    path = f"messages[{i}]"
-    for part in rest:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
 
 
 # =====================================================================================
@@ -858,27 +849,16 @@ def _anthropic_assistant_to_openai(msg: dict, i: int, names: ToolNameMap, target
 
 
 def _anthropic_tools_to_openai(tools: Any, names: ToolNameMap) -> list[dict]:
-    if not isinstance(tools, list):
-        raise TranslationError("tools must be an array", "tools")
     out: list[dict] = []
-    for k, tool in enumerate(tools):
-        p = f"tools[{k}]"
-        if not isinstance(tool, dict):
-            raise TranslationError("tools entries must be objects", p)
-        if tool.get("type") not in (None, "custom"):
-            raise TranslationError(
-                f"server tool {tool.get('type')!r} is only available on Claude models", p + ".type"
-            )
-        name = tool.get("name")
-        if not isinstance(name, str) or not name:
-            raise TranslationError("tools need a name", p + ".name")
-        schema = tool.get("input_schema")
-        fn: dict[str, Any] = {"name": names.upstream_name(name)}
-        if isinstance(tool.get("description"), str) and tool["description"]:
-            fn["description"] = tool["description"]
-        fn["parameters"] = schema if isinstance(schema, dict) else {"type": "object", "properties": {}}
-        if isinstance(tool.get("strict"), bool):
-            fn["strict"] = tool["strict"]
+    for tool in hub.function_tools(tools):
+        fn: dict[str, Any] = {"name": names.upstream_name(tool.name)}
+        if tool.description:
+            fn["description"] = tool.description
+        fn["parameters"] = (
+            tool.input_schema if tool.input_schema is not None else {"type": "object", "properties": {}}
+        )
+        if tool.strict is not None:
+            fn["strict"] = tool.strict
         out.append({"type": "function", "function": fn})
     return out
 
@@ -901,6 +881,10 @@ def _strict_compatible(schema: Any) -> bool:
     return all(_strict_compatible(v) for k, v in schema.items() if k not in ("required", "enum", "const"))
 
 
+# Hub tool_choice types other than "tool", as OpenAI (Chat Completions and Responses) names them.
+OPENAI_TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
+
+
 def anthropic_request_to_openai(req: dict, *, target: str = "openai") -> tuple[dict, ToolNameMap]:
     """Anthropic Messages request → Chat Completions request for an OpenAI-format upstream.
 
@@ -910,38 +894,18 @@ def anthropic_request_to_openai(req: dict, *, target: str = "openai") -> tuple[d
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
-    if not isinstance(req, dict):
-        raise TranslationError("request body must be a JSON object")
+    raw_messages = hub.hub_messages(req)
     names = ToolNameMap()
-    for key in ("mcp_servers", "container"):
-        if req.get(key):
-            raise TranslationError(f"{key} is only available on Claude models", key)
-    raw_messages = req.get("messages")
-    if not isinstance(raw_messages, list) or not raw_messages:
-        raise TranslationError("messages must be a non-empty array", "messages")
 
     messages: list[dict] = []
-    system = req.get("system")
-    if isinstance(system, str):
-        if system:
-            messages.append({"role": "system", "content": system})
-    elif isinstance(system, list):
-        parts = [
-            {"type": "text", "text": b["text"]}
-            for b in system
-            if isinstance(b, dict)
-            and b.get("type") == "text"
-            and b.get("text")
-            and isinstance(b["text"], str)
-        ]
-        if parts:
-            messages.append({"role": "system", "content": _flatten(parts, target)})
-    elif system is not None:
-        raise TranslationError("system must be a string or an array of text blocks", "system")
+    system = hub.system_texts(req)
+    if system:
+        parts = [{"type": "text", "text": text} for text in system]
+        messages.append({"role": "system", "content": _flatten(parts, target)})
 
     for i, msg in enumerate(raw_messages):
         if not isinstance(msg, dict):
-            raise TranslationError("each message must be an object", _param(i))
+            raise hub.not_an_object(i)
         role = msg.get("role")
         if role == "user":
             messages.extend(_anthropic_user_to_openai(msg, i, names, target))
@@ -955,17 +919,11 @@ def anthropic_request_to_openai(req: dict, *, target: str = "openai") -> tuple[d
             if text:
                 messages.append({"role": "system", "content": text})
         else:
-            raise TranslationError(f"message role {role!r} is not supported", _param(i, "role"))
+            raise hub.unsupported_role(role, i)
 
     out: dict[str, Any] = {"model": req.get("model"), "messages": messages}
-    max_tokens = req.get("max_tokens")
+    max_tokens = hub.max_tokens(req)
     if max_tokens is not None:
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
-            raise TranslationError("max_tokens must be a non-negative integer", "max_tokens")
-        if max_tokens == 0:
-            raise TranslationError(
-                "max_tokens: 0 (cache pre-warming) is only supported by Claude models", "max_tokens"
-            )
         out["max_completion_tokens" if target == "openai" else "max_tokens"] = max_tokens
 
     stops = req.get("stop_sequences")
@@ -985,38 +943,24 @@ def anthropic_request_to_openai(req: dict, *, target: str = "openai") -> tuple[d
 
     # tools ---------------------------------------------------------------------------
     tools = _anthropic_tools_to_openai(req["tools"], names) if req.get("tools") is not None else []
-    choice = req.get("tool_choice")
+    choice = hub.tool_choice(req, has_tools=bool(tools))
     if tools:
         out["tools"] = tools
-        if isinstance(choice, dict):
-            ct = choice.get("type")
-            if ct == "auto":
-                out["tool_choice"] = "auto"
-            elif ct == "any":
-                out["tool_choice"] = "required"
-            elif ct == "tool" and isinstance(choice.get("name"), str):
-                out["tool_choice"] = {
-                    "type": "function",
-                    "function": {"name": names.upstream_name(choice["name"])},
-                }
-            elif ct == "none":
-                out["tool_choice"] = "none"
-            else:
-                raise TranslationError(f"unsupported tool_choice type {ct!r}", "tool_choice")
-            if choice.get("disable_parallel_tool_use") is True and ct != "none":
-                out["parallel_tool_calls"] = False
-        elif choice is not None:
-            raise TranslationError("tool_choice must be an object", "tool_choice")
-    elif isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
-        raise TranslationError("tool_choice requires tools", "tool_choice")
+    if choice is not None:
+        if choice.type == "tool":
+            out["tool_choice"] = {
+                "type": "function",
+                "function": {"name": names.upstream_name(choice.name or "")},
+            }
+        else:
+            out["tool_choice"] = OPENAI_TOOL_CHOICE[choice.type]
+        if choice.disable_parallel and choice.type != "none":
+            out["parallel_tool_calls"] = False
 
     # structured output & thinking -----------------------------------------------------
-    output_config = req.get("output_config") if isinstance(req.get("output_config"), dict) else {}
-    fmt = output_config.get("format")
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        schema = fmt.get("schema")
-        if not isinstance(schema, dict):
-            raise TranslationError("output_config.format.schema must be an object", "output_config.format")
+    output_config = hub.output_config(req)
+    schema = hub.json_schema_format(req)
+    if schema is not None:
         js: dict[str, Any] = {"name": "structured_output", "schema": schema}
         if _strict_compatible(schema):
             js["strict"] = True
@@ -1063,9 +1007,14 @@ def restore_deepseek_reasoning(req: dict) -> dict:
     messages = req.get("messages")
     if not isinstance(messages, list):
         return req
-    missing = [i for i, m in enumerate(messages)
-               if isinstance(m, dict) and m.get("role") == "assistant" and m.get("tool_calls")
-               and not isinstance(m.get("reasoning_content"), str)]
+    missing = [
+        i
+        for i, m in enumerate(messages)
+        if isinstance(m, dict)
+        and m.get("role") == "assistant"
+        and m.get("tool_calls")
+        and not isinstance(m.get("reasoning_content"), str)
+    ]
     if not missing:
         return req
     patched = list(messages)

@@ -22,12 +22,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import hub_events
+from . import hub_request as hub
 from .content import data_uri, dump_arguments
 from .errors import TranslationError
 from .errors_map import UpstreamError, openai_error
+from .hub_events import Event
+from .hub_request import message_param as _param
+from .hub_request import text_or_empty as _s
 from .invariants import assemble_anthropic_events
 from .names import ToolNameMap, safe_tool_id
-from .requests import _strict_compatible, budget_to_effort
+from .requests import OPENAI_TOOL_CHOICE, _strict_compatible, budget_to_effort
 from .responses import anthropic_message_id
 from .responses_common import (
     openai_reasoning_signature,
@@ -36,8 +41,6 @@ from .responses_common import (
     split_summary,
     status_to_stop,
 )
-
-Event = tuple[str, dict]
 
 WRAPPER_NAMES = frozenset({"parallel", "multi_tool_use.parallel"})
 
@@ -65,17 +68,6 @@ class ResponsesWireContext:
     stop_sequences: list[str] = field(default_factory=list)
     declared: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
-
-
-def _s(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _param(i: int, *rest: Any) -> str:
-    path = f"messages[{i}]"
-    for part in rest:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
 
 
 # =====================================================================================
@@ -266,28 +258,17 @@ def _assistant_items(msg: dict, i: int, names: ToolNameMap, items: list[dict]) -
 
 
 def _tools(tools: Any, names: ToolNameMap, declared: set[str]) -> list[dict]:
-    if not isinstance(tools, list):
-        raise TranslationError("tools must be an array", "tools")
     out: list[dict] = []
-    for k, tool in enumerate(tools):
-        p = f"tools[{k}]"
-        if not isinstance(tool, dict):
-            raise TranslationError("tools entries must be objects", p)
-        if tool.get("type") not in (None, "custom"):
-            raise TranslationError(
-                f"server tool {tool.get('type')!r} is only available on Claude models", p + ".type"
-            )
-        name = tool.get("name")
-        if not isinstance(name, str) or not name:
-            raise TranslationError("tools need a name", p + ".name")
-        schema = tool.get("input_schema")
-        fn: dict[str, Any] = {"type": "function", "name": names.upstream_name(name)}
-        if _s(tool.get("description")):
-            fn["description"] = tool["description"]
-        fn["parameters"] = schema if isinstance(schema, dict) else {"type": "object", "properties": {}}
+    for tool in hub.function_tools(tools):
+        fn: dict[str, Any] = {"type": "function", "name": names.upstream_name(tool.name)}
+        if tool.description:
+            fn["description"] = tool.description
+        fn["parameters"] = (
+            tool.input_schema if tool.input_schema is not None else {"type": "object", "properties": {}}
+        )
         # Responses makes a compatible schema strict when `strict` is omitted; Anthropic tools
         # are not strict unless asked, so say so (a strict schema changes what the model may send).
-        fn["strict"] = tool.get("strict") is True
+        fn["strict"] = tool.strict is True
         out.append(fn)
         declared.add(fn["name"])
     return out
@@ -309,35 +290,19 @@ def anthropic_request_to_responses(
     answer ``Unsupported parameter: 'temperature' is not supported with this model.``), so
     ``temperature``/``top_p`` are dropped.
     """
-    if not isinstance(req, dict):
-        raise TranslationError("request body must be a JSON object")
+    raw_messages = hub.hub_messages(req)
     ctx = ResponsesWireContext(model=target_model)
     names = ctx.names
-    for key in ("mcp_servers", "container"):
-        if req.get(key):
-            raise TranslationError(f"{key} is only available on Claude models", key)
-    raw_messages = req.get("messages")
-    if not isinstance(raw_messages, list) or not raw_messages:
-        raise TranslationError("messages must be a non-empty array", "messages")
 
     body: dict[str, Any] = {"model": target_model}
-    system = req.get("system")
-    if isinstance(system, str):
-        if system:
-            body["instructions"] = system
-    elif isinstance(system, list):
-        texts = [
-            b["text"] for b in system if isinstance(b, dict) and b.get("type") == "text" and _s(b.get("text"))
-        ]
-        if texts:
-            body["instructions"] = "\n\n".join(texts)
-    elif system is not None:
-        raise TranslationError("system must be a string or an array of text blocks", "system")
+    system = hub.system_texts(req)
+    if system:
+        body["instructions"] = "\n\n".join(system)
 
     items: list[dict] = []
     for i, msg in enumerate(raw_messages):
         if not isinstance(msg, dict):
-            raise TranslationError("each message must be an object", _param(i))
+            raise hub.not_an_object(i)
         role = msg.get("role")
         if role == "user":
             _user_items(msg, i, names, items)
@@ -356,17 +321,11 @@ def anthropic_request_to_responses(
                     }
                 )
         else:
-            raise TranslationError(f"message role {role!r} is not supported", _param(i, "role"))
+            raise hub.unsupported_role(role, i)
     body["input"] = items
 
-    max_tokens = req.get("max_tokens")
+    max_tokens = hub.max_tokens(req)
     if max_tokens is not None:
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
-            raise TranslationError("max_tokens must be a non-negative integer", "max_tokens")
-        if max_tokens == 0:
-            raise TranslationError(
-                "max_tokens: 0 (cache pre-warming) is only supported by Claude models", "max_tokens"
-            )
         if max_tokens < MIN_OUTPUT_TOKENS:
             ctx.warnings.append(f"max_tokens {max_tokens} raised to OpenAI's minimum {MIN_OUTPUT_TOKENS}")
         body["max_output_tokens"] = max(max_tokens, MIN_OUTPUT_TOKENS)
@@ -387,34 +346,20 @@ def anthropic_request_to_responses(
     body["store"] = False
 
     tools = _tools(req["tools"], names, ctx.declared) if req.get("tools") is not None else []
-    choice = req.get("tool_choice")
+    choice = hub.tool_choice(req, has_tools=bool(tools))
     if tools:
         body["tools"] = tools
-        if isinstance(choice, dict):
-            ctype = choice.get("type")
-            if ctype == "auto":
-                body["tool_choice"] = "auto"
-            elif ctype == "any":
-                body["tool_choice"] = "required"
-            elif ctype == "none":
-                body["tool_choice"] = "none"
-            elif ctype == "tool" and isinstance(choice.get("name"), str):
-                body["tool_choice"] = {"type": "function", "name": names.upstream_name(choice["name"])}
-            else:
-                raise TranslationError(f"unsupported tool_choice type {ctype!r}", "tool_choice")
-            if choice.get("disable_parallel_tool_use") is True and ctype != "none":
-                body["parallel_tool_calls"] = False
-        elif choice is not None:
-            raise TranslationError("tool_choice must be an object", "tool_choice")
-    elif isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
-        raise TranslationError("tool_choice requires tools", "tool_choice")
+    if choice is not None:
+        if choice.type == "tool":
+            body["tool_choice"] = {"type": "function", "name": names.upstream_name(choice.name or "")}
+        else:
+            body["tool_choice"] = OPENAI_TOOL_CHOICE[choice.type]
+        if choice.disable_parallel and choice.type != "none":
+            body["parallel_tool_calls"] = False
 
-    output_config = req.get("output_config") if isinstance(req.get("output_config"), dict) else {}
-    fmt = output_config.get("format")
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        schema = fmt.get("schema")
-        if not isinstance(schema, dict):
-            raise TranslationError("output_config.format.schema must be an object", "output_config.format")
+    output_config = hub.output_config(req)
+    schema = hub.json_schema_format(req)
+    if schema is not None:
         body["text"] = {"format": {"type": "json_schema", "name": "structured_output", "schema": schema,
                                    "strict": _strict_compatible(schema)}}  # fmt: skip
     effort = output_config.get("effort")
@@ -540,40 +485,18 @@ class ResponsesToAnthropicStream:
     # -- helpers ----------------------------------------------------------------------
     def _message_start(self) -> Event:
         self._started = True
-        u = self.usage
-        return (
-            "message_start",
-            {
-                "type": "message_start",
-                "message": {
-                    "id": self.message_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": self.model,
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {
-                        "input_tokens": u["input_tokens"],
-                        "cache_creation_input_tokens": u["cache_creation_input_tokens"],
-                        "cache_read_input_tokens": u["cache_read_input_tokens"],
-                        "output_tokens": 0,
-                    },
-                },
-            },
-        )
+        return hub_events.message_start(self.message_id, self.model, self.usage)
 
     @staticmethod
     def _delta(index: int, delta: dict) -> Event:
-        return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+        return hub_events.block_delta(index, delta)
 
     def _open_block(self, state: _Open, block: dict, out: list[Event]) -> None:
         self._close(out)
         state.block = self._next_index
         self._next_index += 1
         self._open = state
-        out.append(("content_block_start", {"type": "content_block_start", "index": state.block,
-                                            "content_block": block}))  # fmt: skip
+        out.append(hub_events.block_start(state.block, block))
 
     def _close(self, out: list[Event], signature: str | None = None) -> None:
         state = self._open
@@ -587,7 +510,7 @@ class ResponsesToAnthropicStream:
         elif state.kind == "custom":
             tail = '"}' if state.started else json.dumps({"input": ""})
             out.append(self._delta(state.block, {"type": "input_json_delta", "partial_json": tail}))
-        out.append(("content_block_stop", {"type": "content_block_stop", "index": state.block}))
+        out.append(hub_events.block_stop(state.block))
         self._open = None
 
     def _tool_id(self, call_id: Any, output_index: int) -> str:
@@ -900,17 +823,7 @@ class ResponsesToAnthropicStream:
             stop = status_to_stop(
                 self.status, self.incomplete, has_tool_use=bool(self._tool_ids), refusal=self._refusal
             )
-        out.append(
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": stop, "stop_sequence": self.stop_sequence},
-                    "usage": dict(self.usage),
-                },
-            )
-        )
-        out.append(("message_stop", {"type": "message_stop"}))
+        out += hub_events.message_end(stop, self.stop_sequence, self.usage)
         self._finished = True
         return out
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import hub_events
+from .hub_events import Event
 from .names import ToolNameMap, safe_tool_id
 from .signatures import origin_signature
 from .stops import anthropic_stop_to_openai, openai_finish_to_anthropic
 from .usage import anthropic_usage_to_openai, merge_anthropic_usage, openai_usage_to_anthropic
-
-Event = tuple[str, dict]
-
 
 # =====================================================================================
 # OpenAI-format upstream chunks → Anthropic events
@@ -89,27 +88,8 @@ class OpenAIToAnthropicStream:
     # -- helpers ----------------------------------------------------------------------
     def _message_start(self) -> Event:
         self._started = True
-        usage = self.usage
-        return (
-            "message_start",
-            {
-                "type": "message_start",
-                "message": {
-                    "id": self.message_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": self.model,
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {
-                        "input_tokens": usage["input_tokens"],
-                        "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
-                        "cache_read_input_tokens": usage["cache_read_input_tokens"],
-                        "output_tokens": usage["output_tokens"],
-                    },
-                },
-            },
+        return hub_events.message_start(
+            self.message_id, self.model, self.usage, output_tokens=self.usage["output_tokens"]
         )
 
     def _open_block(self, out: list[Event], block: dict, kind: str) -> int:
@@ -117,9 +97,7 @@ class OpenAIToAnthropicStream:
         self._next_index += 1
         self._open = index
         self._open_kind = kind
-        out.append(
-            ("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})
-        )
+        out.append(hub_events.block_start(index, block))
         return index
 
     def _close_open(self, out: list[Event]) -> None:
@@ -129,14 +107,7 @@ class OpenAIToAnthropicStream:
         kind = self._open_kind
         if kind == "thinking":
             out.append(
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "signature_delta", "signature": self._signature},
-                    },
-                )
+                hub_events.block_delta(index, {"type": "signature_delta", "signature": self._signature})
             )
         elif kind == "tool":
             call = self._open_tool
@@ -145,50 +116,25 @@ class OpenAIToAnthropicStream:
                     out.append(self._json_delta(index, "{}"))
                 call.closed = True
             self._open_tool = None
-        out.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+        out.append(hub_events.block_stop(index))
         self._open = None
         self._open_kind = None
 
     @staticmethod
     def _json_delta(index: int, fragment: str) -> Event:
-        return (
-            "content_block_delta",
-            {
-                "type": "content_block_delta",
-                "index": index,
-                "delta": {"type": "input_json_delta", "partial_json": fragment},
-            },
-        )
+        return hub_events.block_delta(index, {"type": "input_json_delta", "partial_json": fragment})
 
     def _text(self, text: str, out: list[Event]) -> None:
         if self._open_kind != "text":
             self._close_open(out)
             self._open_block(out, dict(_TEXT_START), "text")
-        out.append(
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": self._open,
-                    "delta": {"type": "text_delta", "text": text},
-                },
-            )
-        )
+        out.append(hub_events.block_delta(self._open, {"type": "text_delta", "text": text}))
 
     def _thinking(self, text: str, out: list[Event]) -> None:
         if self._open_kind != "thinking":
             self._close_open(out)
             self._open_block(out, dict(_THINKING_START), "thinking")
-        out.append(
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": self._open,
-                    "delta": {"type": "thinking_delta", "thinking": text},
-                },
-            )
-        )
+        out.append(hub_events.block_delta(self._open, {"type": "thinking_delta", "thinking": text}))
 
     def _client_tool_id(self, call: _ToolCall) -> str:
         if call.upstream_id:
@@ -323,17 +269,7 @@ class OpenAIToAnthropicStream:
         stop = openai_finish_to_anthropic(self._finish_reason, has_tool)
         if self._refusal and not has_tool:
             stop = "refusal"
-        out.append(
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": dict(self.usage),
-                },
-            )
-        )
-        out.append(("message_stop", {"type": "message_stop"}))
+        out += hub_events.message_end(stop, None, self.usage)
         self._finished = True
         return out
 

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from bytespike.billing import estimate_input_tokens
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind, anthropic_body
 from bytespike.gateway import precheck
-from bytespike.gateway.lanes.base import Event, HubSink, Parsed, Surface
+from bytespike.gateway.lanes.base import Event, HubSink, Parsed, Surface, chat_model, validated
 from bytespike.gateway.pipeline import Call
 from bytespike.protocols import SurfaceName
 from bytespike.providers import pool
 from bytespike.sse import anthropic_frame, dumps
-from bytespike.wire.anthropic import MessagesRequest, first_error
+from bytespike.wire.anthropic import MessagesRequest
 
 
 def resolve_model(model_id: Any) -> Model:
-    model = catalog().model(model_id) if isinstance(model_id, str) else None
-    if model is None or model.modality != "chat":
-        raise GatewayError(Kind.NOT_FOUND, f"model: '{model_id}' is not a model this gateway serves. See GET /v1/models.",
-                           param="model")
-    return model
+    return chat_model(model_id, "model: '{model}' is not a model this gateway serves. See GET /v1/models.")
 
 
 class AnthropicSink(HubSink):
@@ -44,11 +38,7 @@ class AnthropicSurface(Surface):
     ping = b'event: ping\ndata: {"type":"ping"}\n\n'
 
     def parse(self, body: dict[str, Any], raw: bytes) -> Parsed:
-        try:
-            req = MessagesRequest.model_validate(body)  # typed values from here on: a "100" never reaches a comparison
-        except ValidationError as exc:
-            param, message = first_error(exc)
-            raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
+        req = validated(MessagesRequest, body)
         return Parsed(model=resolve_model(req.model), body=body, raw=raw, stream=req.stream is True, validated=req)
 
     def size(self, parsed: Parsed) -> None:

@@ -14,17 +14,19 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bytespike.billing import Usage
-from bytespike.catalog import Model
+from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind
 from bytespike.gateway.pipeline import Call, StreamTranslator, anthropic_delta_chars
 from bytespike.protocols import SurfaceName, WireName
 from bytespike.providers import Account, UpstreamResponse
 from bytespike.sse import SSEEvent
 from bytespike.translate import TranslationError
+from bytespike.wire.anthropic import first_error
 
 Event = tuple[str, dict[str, Any]]  # a hub (Anthropic Messages) stream event: (name, data)
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -33,6 +35,24 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 def translation_error(exc: TranslationError) -> GatewayError:
     """A request a translator cannot carry: the client's mistake, in its own protocol."""
     return GatewayError(Kind.INVALID_REQUEST, exc.message, param=exc.param)
+
+
+def validated[M: BaseModel](schema: type[M], body: dict[str, Any]) -> M:
+    """The request's typed wire model: handlers read only its values (a ``"100"`` never reaches a comparison)."""
+    try:
+        return schema.model_validate(body)
+    except ValidationError as exc:
+        param, message = first_error(exc)
+        raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
+
+
+def chat_model(model_id: Any, missing: str) -> Model:
+    """The catalog chat model ``model_id`` names, or a 404 worded in the surface's own way
+    (``missing`` with ``{model}`` filled in)."""
+    model = catalog().model(model_id) if isinstance(model_id, str) else None
+    if model is None or model.modality != "chat":
+        raise GatewayError(Kind.NOT_FOUND, missing.format(model=model_id), param="model")
+    return model
 
 
 @dataclass(slots=True)

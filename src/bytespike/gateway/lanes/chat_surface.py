@@ -11,13 +11,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from bytespike.billing import estimate_openai_input_tokens
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind, openai_body
 from bytespike.gateway import precheck
-from bytespike.gateway.lanes.base import Event, HubSink, Parsed, Surface, translation_error
+from bytespike.gateway.lanes.base import (
+    Event,
+    HubSink,
+    Parsed,
+    Surface,
+    chat_model,
+    translation_error,
+    validated,
+)
 from bytespike.gateway.pipeline import Call
 from bytespike.protocols import SurfaceName
 from bytespike.providers import pool
@@ -29,18 +35,13 @@ from bytespike.translate import (
     anthropic_response_to_openai,
     openai_request_to_anthropic,
 )
-from bytespike.wire.anthropic import first_error
 from bytespike.wire.openai import ChatRequest
 
 MAX_CHOICES = 128  # OpenAI's bound on `n`
 
 
 def resolve_model(model_id: Any) -> Model:
-    model = catalog().model(model_id) if isinstance(model_id, str) else None
-    if model is None or model.modality != "chat":
-        raise GatewayError(Kind.NOT_FOUND, f"The model '{model_id}' does not exist or you do not have access to it.",
-                           param="model")
-    return model
+    return chat_model(model_id, "The model '{model}' does not exist or you do not have access to it.")
 
 
 def max_output(req: ChatRequest, model: Model) -> int:
@@ -107,11 +108,7 @@ class ChatSurface(Surface):
     ping = b": ping\n\n"
 
     def parse(self, body: dict[str, Any], raw: bytes) -> Parsed:
-        try:
-            req = ChatRequest.model_validate(body)  # typed values from here on
-        except ValidationError as exc:
-            param, message = first_error(exc)
-            raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
+        req = validated(ChatRequest, body)
         return Parsed(model=resolve_model(req.model), body=body, raw=raw, stream=req.stream is True, validated=req)
 
     def size(self, parsed: Parsed) -> None:
