@@ -8,54 +8,26 @@ Everything the page shows comes from the admin API it calls with the key (docs/C
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bytespike.errors import GatewayError, Kind
 from bytespike.gateway.pipeline import new_request_id
-from bytespike.http.render import error_response
+from bytespike.http.static_pages import SECURITY_HEADERS, StaticAssets
+from bytespike.protocols import SurfaceName
 
-_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-          ".css": "text/css; charset=utf-8"}
+__all__ = ["ASSETS", "PAGES", "SECURITY_HEADERS", "asset", "register"]
+
 ASSETS = ("index.html", "console.js", "console.css", "vendor/uplot/uPlot.iife.min.js", "vendor/uplot/uPlot.min.css",
           "vendor/uplot/LICENSE")
-
-SECURITY_HEADERS = {
-    "content-security-policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-}
-
-
-@lru_cache(maxsize=len(ASSETS))
-def asset(name: str) -> tuple[bytes, str, str] | None:
-    """(bytes, content type, etag) of a shipped asset, or None for anything else."""
-    if name not in ASSETS:
-        return None
-    data = resources.files("bytespike.console").joinpath("static", *name.split("/")).read_bytes()
-    return data, _TYPES.get("." + name.rsplit(".", 1)[-1], "text/plain; charset=utf-8"), '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+PAGES = StaticAssets("bytespike.console", ASSETS)
+asset = PAGES.asset
 
 
 def serve(request: Request, name: str) -> Response:
-    found = asset(name)
-    if found is None:
-        return error_response(GatewayError(Kind.NOT_FOUND, f"GET {request.url.path}: Not Found"), "openai",
-                              new_request_id())
-    data, content_type, etag = found
-    headers = {**SECURITY_HEADERS, "etag": etag, "cache-control": "no-cache"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=content_type, headers=headers)
+    return PAGES.serve(request, name, SurfaceName.OPENAI_CHAT, new_request_id())
 
 
 async def index(request: Request) -> Response:

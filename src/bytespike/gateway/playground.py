@@ -17,6 +17,7 @@ from bytespike.http.render import error_response, json_response, read_body
 from bytespike.playground import free, page, quota
 from bytespike.playground.client_ip import bucket_hash, client_ip
 from bytespike.playground.settings import free_models, house_key, ip_salt, playground_settings
+from bytespike.protocols import SurfaceName
 
 log = logging.getLogger("bytespike.playground")
 
@@ -26,15 +27,7 @@ RESETS_AT = "x-playground-resets-at"
 
 
 def serve_asset(request: Request, name: str) -> Response:
-    found = page.asset(name)
-    if found is None:
-        return error_response(GatewayError(Kind.NOT_FOUND, f"GET {request.url.path}: Not Found"), "anthropic",
-                              new_request_id())
-    data, content_type, etag = found
-    headers = {**page.SECURITY_HEADERS, "etag": etag, "cache-control": "no-cache"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=content_type, headers=headers)
+    return page.PAGES.serve(request, name, SurfaceName.ANTHROPIC, new_request_id())
 
 
 async def _ip_hash(request: Request) -> str:

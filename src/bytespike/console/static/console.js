@@ -511,7 +511,9 @@
       }
     });
     $("#secret-dialog").addEventListener("close", () => { $("#secret-value").textContent = ""; });
-    $("#secret-close").addEventListener("click", () => $("#secret-dialog").close());
+    // Cleared before closing: the close event fires in a later task, and the secret must not
+    // outlive the dialog in the page for even that long (Escape still clears it on close).
+    $("#secret-close").addEventListener("click", () => { $("#secret-value").textContent = ""; $("#secret-dialog").close(); });
     window.addEventListener("resize", () => {
       for (const [id, chart] of Object.entries(state.charts)) chart.setSize({ width: Math.max(280, $("#" + id).clientWidth), height: 300 });
     });
