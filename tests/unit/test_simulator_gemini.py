@@ -283,6 +283,30 @@ async def test_signature_validation(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and "number of function response parts" in r.json()["error"]["message"]
 
 
+async def test_signatures_are_bytes_in_either_base64_alphabet(client: httpx.AsyncClient) -> None:
+    """``thoughtSignature`` is a proto ``bytes`` field: proto3 JSON takes standard or URL-safe base64,
+    padded or not. google-genai types it as bytes and sends it back URL-safe (issue 18: its second
+    turn on a Gemini model was refused as corrupted by this simulator, never by Gemini). Tampered
+    bytes are still refused."""
+    import base64
+
+    payload, parts = await _tool_turn(client)
+    for encode in (lambda raw: base64.urlsafe_b64encode(raw).decode(),
+                   lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("="),
+                   lambda raw: base64.b64encode(raw).decode().rstrip("=")):
+        sent = [{**p, "thoughtSignature": encode(base64.b64decode(p["thoughtSignature"]))}
+                if "thoughtSignature" in p else p for p in parts]
+        r = await generate(client, _continue(payload, sent, 2))
+        assert r.status_code == 200, r.text
+    signed = next(p for p in parts if "functionCall" in p and "thoughtSignature" in p)
+    raw = bytearray(base64.b64decode(signed["thoughtSignature"]))
+    raw[-1] ^= 1
+    tampered = [{**p, "thoughtSignature": base64.urlsafe_b64encode(bytes(raw)).decode()} if p is signed else p
+                for p in parts]
+    r = await generate(client, _continue(payload, tampered, 2))
+    assert r.status_code == 400 and r.json()["error"]["message"] == "Corrupted thought signature."
+
+
 async def test_signatures_checked_in_older_turns_too(client: httpx.AsyncClient) -> None:
     payload, parts = await _tool_turn(client, model="gemini-2.5-flash")
     stripped = [{k: v for k, v in p.items() if k != "thoughtSignature"} for p in parts]

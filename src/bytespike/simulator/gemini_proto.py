@@ -201,14 +201,22 @@ def sign_part(model: str, kind: str, payload: str, nonce: bytes) -> str:
     return base64.b64encode(nonce + mac).decode("ascii")
 
 
-def verify_part(model: str, kind: str, payload: str, signature: str) -> bool:
+def signature_bytes(signature: str) -> bytes | None:
+    """``thoughtSignature`` is a proto ``bytes`` field: proto3 JSON takes standard or URL-safe base64,
+    with or without padding (google-genai sends Gemini's signatures back URL-safe)."""
+    text = signature.strip().translate(str.maketrans("-_", "+/")).rstrip("=")
     try:
-        raw = base64.b64decode(signature, validate=True)
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except ValueError:
+        return None
+
+
+def verify_part(model: str, kind: str, payload: str, signature: str) -> bool:
+    raw = signature_bytes(signature)
+    if raw is None or len(raw) != 24:
         return False
-    if len(raw) != 24:
-        return False
-    return hmac.compare_digest(sign_part(model, kind, payload, raw[:8]).encode(), signature.encode("utf-8", "replace"))
+    expected = base64.b64decode(sign_part(model, kind, payload, raw[:8]))
+    return hmac.compare_digest(expected, raw)
 
 
 def _call_payload(call: dict) -> str:
