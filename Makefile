@@ -102,7 +102,7 @@ sam-check: $(SAMVENV)/.installed venv
 sam-build: $(SAMVENV)/.installed
 	PATH="$(dir $(PYTHON312)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam build --region us-east-1 \
 		--build-dir .aws-sam/build
-	@for d in MessagesFunction ChatFunction ResponsesFunction PlaygroundFunction ReleaseFunction SweeperFunction AlertsFunction EmbeddingsFunction RerankFunction ImagesFunction AudioFunction VideoFunction VideoPollFunction SharedLayer; do test -d .aws-sam/build/$$d || { echo "missing build output $$d"; exit 1; }; done
+	@for d in MessagesFunction ChatFunction ResponsesFunction GeminiFunction PlaygroundFunction ReleaseFunction SweeperFunction AlertsFunction EmbeddingsFunction RerankFunction ImagesFunction AudioFunction VideoFunction VideoPollFunction SharedLayer; do test -d .aws-sam/build/$$d || { echo "missing build output $$d"; exit 1; }; done
 	@test -d .aws-sam/build/SharedLayer/python/bytespike || { echo "layer lacks the bytespike package"; exit 1; }
 
 # ---------------------------------------------------------------- soak (docs/LOAD.md)

@@ -84,3 +84,49 @@ def openai_frame(data: dict[str, Any]) -> bytes:
 
 
 OPENAI_DONE = b"data: [DONE]\n\n"
+
+
+# ------------------------------------------------------------------ Gemini's two stream framings
+GEMINI_PING = b"\n"
+"""The Gemini surface's keep-alive: a bare newline. Google's SDKs tolerate nothing else between
+events: google-genai (Python) feeds every line that is not ``data: `` to its JSON buffer (an SSE
+comment such as ``: ping`` raises ``UnknownApiResponseError``), and @google/genai (Gemini CLI)
+matches ``^\\s*data: `` at the head of its buffer (any other byte stalls the stream to its end).
+A newline is an empty SSE line to both, and JSON whitespace in the array framing."""
+
+
+def gemini_json(chunk: dict[str, Any]) -> bytes:
+    """A chunk's JSON, with U+2028/U+2029 escaped: JavaScript's ``.`` stops at them, so @google/genai's
+    ``data: (.*)`` would never match a frame holding one raw (JSON allows either form)."""
+    return dumps(chunk).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+
+
+class GeminiFrames:
+    """``streamGenerateContent``'s framing: ``alt=sse`` sends ``data: <chunk>\\r\\n\\r\\n`` per chunk (as
+    Google does); without it the same chunks form one JSON array, sent element by element (Google's
+    default). Chunk bytes are never touched, so a pass-through stays byte-exact in either framing."""
+
+    __slots__ = ("closed", "opened", "sse")
+
+    def __init__(self, *, sse: bool) -> None:
+        self.sse = sse
+        self.opened = False
+        self.closed = False
+
+    @property
+    def media_type(self) -> str:
+        return "text/event-stream" if self.sse else "application/json"
+
+    def chunk(self, data: bytes) -> bytes:
+        if self.sse:
+            return b"data: " + data + b"\r\n\r\n"
+        head = b",\r\n" if self.opened else b"["
+        self.opened = True
+        return head + data
+
+    def close(self) -> bytes:
+        """The end of the stream (the array's closing bracket; nothing for SSE); once."""
+        if self.sse or self.closed:
+            return b""
+        self.closed = True
+        return b"]" if self.opened else b"[]"

@@ -120,7 +120,7 @@ def test_operations_declare_auth_errors_and_shapes() -> None:
     for path, item in doc["paths"].items():
         for method, op in item.items():
             shape = op["x-bytespike-error-shape"]
-            assert shape in ("anthropic", "openai", "by-auth-header", "by-body-surface"), (method, path)
+            assert shape in ("anthropic", "openai", "gemini", "by-auth-header", "by-body-surface"), (method, path)
             errors = {s: r for s, r in op["responses"].items() if s.startswith(("4", "5"))}
             assert "404" in errors, (method, path)
             for response in errors.values():

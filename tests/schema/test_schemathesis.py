@@ -157,6 +157,8 @@ def expected_error_shape(method: str, path: str, response: Any) -> str:
     shape = OPERATIONS[(method, path)].error_shape
     if shape == "by-auth-header":
         sent = _sent_headers(response)
+        if "x-goog-api-key" in sent:
+            return "gemini"
         return "anthropic" if ("anthropic-version" in sent or "x-api-key" in sent) else "openai"
     if shape == "by-body-surface":
         try:
@@ -180,6 +182,10 @@ def assert_error_shape(shape: str, response: Any) -> None:
     if shape == "anthropic":
         assert body.get("type") == "error", body
         assert isinstance(body["error"]["type"], str) and body["error"]["message"], body
+    elif shape == "gemini":  # google.rpc.Status, as Google's SDKs parse it
+        assert set(body) == {"error"}, body
+        err = body["error"]
+        assert err["code"] == response.status_code and err["message"] and err["status"].isupper(), body
     else:
         assert set(body) == {"error"}, body
         err = body["error"]
@@ -218,21 +224,24 @@ def _log(case: schemathesis.Case, response: Any, elapsed: float) -> None:
 
 
 def _auth(style: str, key: str) -> dict[str, str]:
-    """The key as Anthropic SDKs send it, or as OpenAI SDKs do."""
+    """The key as Anthropic SDKs send it, as OpenAI SDKs do, or as Google's do."""
     if style == "x-api-key":
         return {"x-api-key": key}
+    if style == "x-goog-api-key":
+        return {"x-goog-api-key": key}
     return {"authorization": f"Bearer {key}"}
 
 
 # ------------------------------------------------------------------ the runs
 # Credentials rotate case by case (schemathesis cannot combine `given` with schema examples).
-_STYLES = itertools.cycle(["x-api-key", "bearer"])
+_STYLES = itertools.cycle(["x-api-key", "bearer", "x-goog-api-key"])
 _WRONG = itertools.cycle([
     {},
     {"x-api-key": "sk-bs-" + "0" * 40},
     {"authorization": "Bearer sk-bs-" + "1" * 40},
     {"x-api-key": "hunter2-not-a-key"},
     {"authorization": "Bearer "},
+    {"x-goog-api-key": "AIza" + "2" * 35},
 ])
 
 

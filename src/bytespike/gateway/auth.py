@@ -22,35 +22,53 @@ _CREDENTIAL_NAMES = frozenset({"key", "auth", "bearer", "pwd", "authorization"})
 _CREDENTIAL_SUFFIXES = ("key", "keys", "token", "tokens", "secret", "secrets", "password", "passwd",
                         "authorization", "credential", "credentials", "bearer")
 _NOT_LETTERS = re.compile(r"[^a-z0-9]")
+# Parameters whose names end like a credential's but are not one: Google's list pagination
+# (``GET /v1beta/models?pageToken=``, which google-genai sends for every page after the first).
+_NOT_CREDENTIALS = frozenset({"pagetoken"})
 
 
 def credential_param(name: str, value: str) -> bool:
     """Does this query parameter carry (or name) a credential?"""
     norm = _NOT_LETTERS.sub("", name.lower())
+    if norm in _NOT_CREDENTIALS:
+        return looks_like_secret(value)
     return (norm in _CREDENTIAL_NAMES or norm.endswith(_CREDENTIAL_SUFFIXES) or "apikey" in norm
             or looks_like_secret(value))
 
 
+def refuse_url_credentials(request: Request) -> None:
+    """A key in the query string (``?key=``, as Google's own curl examples send it) is refused on
+    every path, named by its parameter (never its value): URLs end up in access logs, browser
+    history and Referer headers (docs/SECURITY.md)."""
+    if not request.url.query:
+        return
+    for name, value in request.query_params.multi_items():
+        if credential_param(name, value):
+            raise GatewayError(
+                Kind.AUTHENTICATION,
+                f"API keys in the URL are refused (query parameter '{name[:40]}'): URLs end up in logs. Send the "
+                "key in a header: x-goog-api-key (Google's SDKs and Gemini CLI do), x-api-key, or "
+                "Authorization: Bearer.",
+            )
+
+
 def _ambiguous() -> GatewayError:
-    return GatewayError(Kind.AUTHENTICATION, "More than one API key was sent (x-api-key and Authorization name "
-                                             "different credentials); send exactly one.")
+    return GatewayError(Kind.AUTHENTICATION, "More than one API key was sent (x-api-key, x-goog-api-key and "
+                                             "Authorization name different credentials); send exactly one.")
 
 
 def presented_secret(request: Request) -> str:
-    """The one credential of ``x-api-key`` / ``Authorization: Bearer``; keys in URLs are refused.
+    """The one credential of ``x-api-key`` / ``x-goog-api-key`` (Google's SDKs) / ``Authorization:
+    Bearer``; keys in URLs are refused.
 
-    Exactly one credential: the same key in both headers (or repeated) is one; two different
+    Exactly one credential: the same key in several headers (or repeated) is one; two different
     values, or a non-Bearer ``Authorization`` beside a key, are refused rather than one
     silently winning (which one pays would depend on header order).
     """
-    if request.url.query and any(credential_param(k, v) for k, v in request.query_params.multi_items()):
-        raise GatewayError(
-            Kind.AUTHENTICATION,
-            "API keys in the URL are refused (they leak into logs); send x-api-key or Authorization: Bearer.",
-        )
+    refuse_url_credentials(request)
     headers = request.headers
     found: set[str] = set()
-    for value in headers.getlist("x-api-key"):
+    for value in (*headers.getlist("x-api-key"), *headers.getlist("x-goog-api-key")):
         if value.strip():
             found.add(value.strip())
     for value in headers.getlist("authorization"):
@@ -62,7 +80,8 @@ def presented_secret(request: Request) -> str:
     if len(found) > 1:
         raise _ambiguous()
     if not found:
-        raise GatewayError(Kind.AUTHENTICATION, "Missing API key: send x-api-key or Authorization: Bearer.")
+        raise GatewayError(Kind.AUTHENTICATION, "Missing API key: send x-api-key, x-goog-api-key or "
+                                                 "Authorization: Bearer.")
     return found.pop()
 
 

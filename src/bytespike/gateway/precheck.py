@@ -11,6 +11,8 @@ Issue #15; the table of every refusal and its source is docs/SECURITY.md, "Input
 
 from __future__ import annotations
 
+from typing import Any
+
 from bytespike.catalog import Model, Provider
 from bytespike.errors import GatewayError, Kind
 from bytespike.wire.anthropic import ImageBlock, MessagesRequest, ToolResultBlock
@@ -86,3 +88,19 @@ def chat(req: ChatRequest, model: Model, provider: Provider) -> None:
     # are specified."
     if req.tool_choice is not None and not req.tools:
         raise _refuse("tool_choice: only allowed when 'tools' are specified", "tool_choice")
+
+
+def hub_images(hub: dict[str, Any], model: Model, provider: Provider) -> None:
+    """A translated request (the hub's Anthropic shape) from a client of another protocol (the Gemini
+    surface), on a translating lane: its images, by the rules above. Positions are the client's
+    ``contents`` (the hub's may merge turns), so the refusal names the field, not an index."""
+    found: list[tuple[str, str | None]] = []
+    for message in hub.get("messages") or ():
+        for block in message.get("content") if isinstance(message.get("content"), list) else ():
+            blocks = [block, *(block.get("content") if block.get("type") == "tool_result"
+                               and isinstance(block.get("content"), list) else ())]
+            for b in blocks:
+                if isinstance(b, dict) and b.get("type") == "image":
+                    source = b.get("source") or {}
+                    found.append(("contents", source.get("media_type") if source.get("type") == "base64" else None))
+    _images(model, provider, found)

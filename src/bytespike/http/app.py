@@ -27,7 +27,8 @@ from bytespike.tracing import TraceMiddleware
 log = logging.getLogger("bytespike.http")
 
 # Function -> the protocol its errors speak when a path does not say otherwise.
-_DEFAULT_SURFACE = {"messages": "anthropic", "chat": "openai", "responses": "responses", "playground": "anthropic"}
+_DEFAULT_SURFACE = {"messages": "anthropic", "chat": "openai", "responses": "responses", "playground": "anthropic",
+                    "gemini": "gemini"}
 
 
 def _surface(function: str, request: Request) -> str:
@@ -63,15 +64,28 @@ def _register_messages(app: GatewayApp) -> None:
         return await messages.count_tokens(request)
 
     async def list_models(request: Request) -> Response:
-        return messages.list_models(request, surface_for_shared_path(request))
+        surface = surface_for_shared_path(request)
+        if surface == "gemini":  # google-genai 3.x lists models at /v1 (its default API version)
+            from bytespike.gateway import gemini
+
+            return gemini.list_models(request)
+        return messages.list_models(request, surface)
 
     async def get_model(request: Request, model_id: str) -> Response:
-        return messages.get_model(request, surface_for_shared_path(request), model_id)
+        surface = surface_for_shared_path(request)
+        if surface == "gemini":
+            from bytespike.gateway import gemini
+
+            return gemini.get_model(request, model_id)
+        return messages.get_model(request, surface, model_id)
 
     app.add_api_route("/v1/messages", create_message, methods=["POST"], summary="Create a message (Anthropic Messages)")
     app.add_api_route("/v1/messages/count_tokens", count_tokens, methods=["POST"], summary="Count tokens and estimate credits")
     app.add_api_route("/v1/models", list_models, methods=["GET"], summary="List models (Anthropic or OpenAI shape)")
     app.add_api_route("/v1/models/{model_id:path}", get_model, methods=["GET"], summary="Get a model")
+    # Google's Gemini API at version v1 (google-genai 3.x's default): the model methods share the
+    # /v1/models path with the model list, which API Gateway sends here (docs/ARCHITECTURE.md).
+    _gemini_methods(app, "/v1/models")
 
 
 def _register_admin(app: GatewayApp) -> None:
@@ -127,6 +141,54 @@ def _register_responses(app: GatewayApp) -> None:
     app.add_api_route("/v1/responses", create, methods=["POST"], summary="Create a response (OpenAI Responses)")
     app.add_api_route("/v1/responses/input_tokens", input_tokens, methods=["POST"],
                       summary="Count a response's input tokens and estimate credits")
+
+
+def _gemini_methods(app: GatewayApp, prefix: str) -> None:
+    """Google's model methods under ``prefix`` (``/v1beta/models``, and ``/v1/models``: google-genai
+    3.x defaults to API version v1). The method is part of the last path segment
+    (``models/{model}:generateContent``): each is its own route, ``{model}`` matching up to the
+    colon (Starlette's ``[^/]+`` backtracks to the literal method)."""
+    from bytespike.gateway import gemini
+    from bytespike.gateway.lanes.run import run_lane
+    from bytespike.protocols import SurfaceName
+
+    async def generate(request: Request, model: str) -> Response:
+        return await run_lane(request, SurfaceName.GEMINI)
+
+    async def count_tokens(request: Request, model: str) -> Response:
+        return await gemini.count_tokens(request, model)
+
+    async def embed_content(request: Request, model: str) -> Response:
+        return await gemini.embed(request, model, batch=False)
+
+    async def batch_embed_contents(request: Request, model: str) -> Response:
+        return await gemini.embed(request, model, batch=True)
+
+    app.add_api_route(prefix + "/{model}:generateContent", generate, methods=["POST"],
+                      summary="Generate content (Gemini API)")
+    app.add_api_route(prefix + "/{model}:streamGenerateContent", generate, methods=["POST"],
+                      summary="Stream generated content (Gemini API; alt=sse or a JSON array)")
+    app.add_api_route(prefix + "/{model}:countTokens", count_tokens, methods=["POST"],
+                      summary="Count tokens and estimate credits (Gemini API)")
+    app.add_api_route(prefix + "/{model}:embedContent", embed_content, methods=["POST"],
+                      summary="Embed content (Gemini API)")
+    app.add_api_route(prefix + "/{model}:batchEmbedContents", batch_embed_contents, methods=["POST"],
+                      summary="Embed a batch of contents (Gemini API)")
+
+
+def _register_gemini(app: GatewayApp) -> None:
+    """Google's Gemini API, ``/v1beta`` (Gemini CLI, google-genai with ``api_version="v1beta"``)."""
+    from bytespike.gateway import gemini
+
+    async def list_models(request: Request) -> Response:
+        return gemini.list_models(request)
+
+    async def get_model(request: Request, model: str) -> Response:
+        return gemini.get_model(request, model)
+
+    app.add_api_route("/v1beta/models", list_models, methods=["GET"], summary="List models (Gemini API shape)")
+    app.add_api_route("/v1beta/models/{model}", get_model, methods=["GET"], summary="Get a model (Gemini API shape)")
+    _gemini_methods(app, "/v1beta/models")
 
 
 def _register_playground(app: GatewayApp) -> None:
@@ -224,6 +286,7 @@ REGISTRARS: dict[str, Callable[[GatewayApp], None]] = {
     "messages": _register_messages,
     "chat": _register_chat,
     "responses": _register_responses,
+    "gemini": _register_gemini,
     "admin": _register_admin,
     "playground": _register_playground,
     "embeddings": _register_embeddings,

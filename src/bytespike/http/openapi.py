@@ -8,9 +8,10 @@ operations it owns (by the production path table) at ``GET /openapi.json``;
 fuzzes every operation with schemathesis.
 
 Two ``x-bytespike-*`` extensions per operation: ``function`` (who serves it) and
-``error-shape`` — ``anthropic``, ``openai``, ``by-auth-header`` (shared paths: Anthropic's
-shape when the request has ``x-api-key`` or ``anthropic-version``) or ``by-body-surface``
-(playground: the envelope's ``surface``, Anthropic's by default).
+``error-shape`` — ``anthropic``, ``openai``, ``gemini`` (Google's ``{"error": {code, message,
+status}}``), ``by-auth-header`` (shared paths: Google's shape when the request has
+``x-goog-api-key``, Anthropic's when it has ``x-api-key`` or ``anthropic-version``, OpenAI's
+otherwise) or ``by-body-surface`` (playground: the envelope's ``surface``, Anthropic's by default).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ Schema = dict[str, Any]
 _ANTHROPIC_PAID = (400, 401, 402, 403, 404, 409, 413, 429, 500, 502, 504, 529)
 _OPENAI_PAID = (400, 401, 402, 403, 404, 409, 413, 429, 500, 502, 503, 504)
 _OPENAI_MEDIA = (*_OPENAI_PAID, 410)
+_GEMINI_PAID = _OPENAI_PAID  # errors.py's Google table: the same statuses (503 UNAVAILABLE for overload)
 
 
 def ref(name: str) -> Schema:
@@ -261,6 +263,73 @@ def _openai_schemas() -> dict[str, Schema]:
     }
 
 
+def _gemini_schemas() -> dict[str, Schema]:
+    """Google's Gemini API shapes (the subset the gateway reads; unknown fields pass through)."""
+    part = obj({"text": string(), "thought": {"type": "boolean"}, "thoughtSignature": string(),
+                "inlineData": obj({"mimeType": string(), "data": string(contentEncoding="base64")},
+                                  ("mimeType", "data")),
+                "fileData": obj({"mimeType": string(), "fileUri": string()}, ("fileUri",)),
+                "functionCall": obj({"id": string(), "name": string(minLength=1), "args": obj({})}, ("name",)),
+                "functionResponse": obj({"id": string(), "name": string(minLength=1), "response": obj({})},
+                                        ("name",))})
+    content = obj({"role": {"enum": ["user", "model"]}, "parts": array(ref("GeminiPart"), minItems=1)}, ("parts",))
+    declaration = obj({"name": string(pattern=r"^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$"), "description": string(),
+                       "parameters": obj({}), "parametersJsonSchema": obj({})}, ("name",))
+    usage = obj({"promptTokenCount": integer(minimum=0), "candidatesTokenCount": integer(minimum=0),
+                 "cachedContentTokenCount": integer(minimum=0), "thoughtsTokenCount": integer(minimum=0),
+                 "totalTokenCount": integer(minimum=0), "credits": integer(minimum=0)})
+    generate = {
+        "contents": array(ref("GeminiContent"), minItems=1),
+        "systemInstruction": obj({"parts": array(ref("GeminiPart"))}),
+        "tools": array(obj({"functionDeclarations": array(declaration)})),
+        "toolConfig": obj({"functionCallingConfig": obj({"mode": {"enum": ["AUTO", "ANY", "NONE", "VALIDATED"]},
+                                                         "allowedFunctionNames": array(string())})}),
+        "generationConfig": obj({
+            "maxOutputTokens": integer(minimum=1, maximum=_max_output_tokens()),
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+            "topP": {"type": "number", "minimum": 0, "maximum": 1}, "topK": integer(minimum=1),
+            "stopSequences": array(string(), maxItems=5), "responseMimeType": string(),
+            "responseSchema": obj({}), "responseJsonSchema": obj({}),
+            "thinkingConfig": obj({"includeThoughts": {"type": "boolean"}, "thinkingBudget": integer(minimum=-1),
+                                   "thinkingLevel": {"enum": ["MINIMAL", "LOW", "MEDIUM", "HIGH"]}}),
+        }),
+        "safetySettings": array(obj({"category": string(), "threshold": string()})),
+    }
+    embed = obj({"model": string(), "content": obj({"parts": array(obj({"text": string(minLength=1)}, ("text",)),
+                                                                   minItems=1)}, ("parts",)),
+                 "taskType": string(), "title": string(), "outputDimensionality": integer(minimum=1, maximum=3072)},
+                ("content",))
+    model = obj({"name": string(pattern="^models/"), "displayName": string(), "description": string(),
+                 "inputTokenLimit": integer(minimum=0), "outputTokenLimit": integer(minimum=0),
+                 "supportedGenerationMethods": array(string()), "bytespike": obj({})},
+                ("name", "supportedGenerationMethods"))
+    return {
+        "GeminiPart": part,
+        "GeminiContent": content,
+        "GenerateContentRequest": obj(generate, ("contents",),
+                                      description="Google's GenerateContentRequest; the model is in the path."),
+        "GenerateContentResponse": obj({
+            "candidates": array(obj({"content": obj({"role": string(), "parts": array(ref("GeminiPart"))}),
+                                     "finishReason": string(), "index": integer(minimum=0)})),
+            "usageMetadata": usage, "modelVersion": string(), "responseId": string(),
+        }, ("candidates",)),
+        "GeminiCountTokensRequest": obj({"contents": array(ref("GeminiContent"), minItems=1),
+                                         "generateContentRequest": obj({**generate, "model": string()}, ("contents",))},
+                                        description="contents, or a whole generateContentRequest."),
+        "GeminiCountTokens": obj({"totalTokens": integer(minimum=0), "promptTokensDetails": array(obj({})),
+                                  "estimatedCredits": integer(minimum=0)}, ("totalTokens", "estimatedCredits")),
+        "EmbedContentRequest": embed,
+        "BatchEmbedContentsRequest": obj({"requests": array(embed, minItems=1, maxItems=100)}, ("requests",)),
+        "EmbedContentResponse": obj({"embedding": obj({"values": array({"type": "number"})}, ("values",)),
+                                     "usageMetadata": usage}, ("embedding",)),
+        "BatchEmbedContentsResponse": obj({"embeddings": array(obj({"values": array({"type": "number"})},
+                                                                   ("values",))),
+                                           "usageMetadata": usage}, ("embeddings",)),
+        "GeminiModel": model,
+        "GeminiModelList": obj({"models": array(ref("GeminiModel")), "nextPageToken": string()}, ("models",)),
+    }
+
+
 def _media_schemas() -> dict[str, Schema]:
     credits = integer(minimum=0)
     image_sizes = _union("images", "sizes")
@@ -424,8 +493,9 @@ def _model_list_schemas() -> dict[str, Schema]:
             obj({"data": array(ref("AnthropicModel")), "has_more": {"type": "boolean"},
                  "first_id": nullable(string()), "last_id": nullable(string())}, ("data", "has_more")),
             obj({"object": const("list"), "data": array(ref("OpenAIModel"))}, ("object", "data")),
+            ref("GeminiModelList"),
         ]},
-        "Model": {"anyOf": [ref("AnthropicModel"), ref("OpenAIModel")]},
+        "Model": {"anyOf": [ref("AnthropicModel"), ref("OpenAIModel"), ref("GeminiModel")]},
     }
 
 
@@ -471,6 +541,11 @@ def _error_schemas() -> dict[str, Schema]:
             "error": obj({"message": string(minLength=1), "type": string(minLength=1), "param": nullable(string()),
                           "code": nullable(string())}, ("message", "type", "param", "code")),
         }, ("error",), description="OpenAI's error shape."),
+        "GeminiError": obj({
+            "error": obj({"code": integer(minimum=400, maximum=599), "message": string(minLength=1),
+                          "status": string(pattern="^[A-Z_]+$"), "details": array(obj({}))},
+                         ("code", "message", "status")),
+        }, ("error",), description="Google's error shape (google.rpc.Status)."),
         "SSEEvent": obj({"event": string(), "data": string()}, ("data",),
                         description="One server-sent event (message/chunk JSON in data)."),
     }
@@ -479,8 +554,8 @@ def _error_schemas() -> dict[str, Schema]:
 def components() -> Schema:
     """Schemas, security schemes and headers shared by every operation."""
     schemas: dict[str, Schema] = {}
-    for part in (_error_schemas, _anthropic_schemas, _openai_schemas, _media_schemas, _admin_schemas,
-                 _model_list_schemas, _playground_schemas):
+    for part in (_error_schemas, _anthropic_schemas, _openai_schemas, _gemini_schemas, _media_schemas,
+                 _admin_schemas, _model_list_schemas, _playground_schemas):
         schemas.update(part())
     return {
         "schemas": schemas,
@@ -489,6 +564,9 @@ def components() -> Schema:
                        "description": "A ByteSpike key (sk-bs-…), or the operator credential on the admin API."},
             "Bearer": {"type": "http", "scheme": "bearer",
                        "description": "Authorization: Bearer with the same key (OpenAI SDKs)."},
+            "GoogApiKey": {"type": "apiKey", "in": "header", "name": "x-goog-api-key",
+                           "description": "The same key as Google's SDKs and Gemini CLI send it. Never ?key=: a "
+                                          "key in the URL is refused."},
         },
         "headers": {
             "RequestId": {"description": "The request (and reservation) id.", "required": True,
@@ -509,7 +587,7 @@ class Operation:
     method: str
     path: str
     summary: str
-    error_shape: str  # anthropic | openai | by-auth-header | by-body-surface
+    error_shape: str  # anthropic | openai | gemini | by-auth-header | by-body-surface
     tag: str
     secured: bool = True
     body: Schema | None = None  # requestBody.content
@@ -603,6 +681,9 @@ def _operations() -> tuple[Operation, ...]:
         Operation("post", "/v1/responses/input_tokens", "Count a response's input tokens and estimate credits",
                   "openai", "openai", body=_json(ref("ResponsesRequest")), ok={200: _json(ref("ResponseInputTokens"))},
                   errors=_OPENAI_PAID, paid=True, example={"model": "claude-haiku-5-5", "input": "Hello"}),
+        # Google's Gemini API surface (every chat model; Gemini models by pass-through), at /v1beta
+        # (Gemini CLI) and /v1 (google-genai 3.x's default version)
+        *_gemini_operations(),
         # Modalities
         Operation("post", "/v1/embeddings", "Create embeddings", "openai", "media", body=_json(ref("EmbeddingsRequest")),
                   ok={200: _json(ref("Embeddings"))}, errors=_OPENAI_MEDIA, parameters=(_IDEMPOTENCY,), paid=True,
@@ -722,6 +803,49 @@ def _operations() -> tuple[Operation, ...]:
     )
 
 
+def _gemini_operations() -> tuple[Operation, ...]:
+    """The Gemini API's model methods, under /v1beta/models (the Gemini function) and /v1/models."""
+    chat = next(m for m in _model_ids("chat") if m.startswith("claude-haiku"))
+    embedder = next(m for m in _model_ids("embeddings") if m.startswith("gemini"))
+    hello = {"contents": [{"role": "user", "parts": [{"text": "Hello"}]}], "generationConfig": {"maxOutputTokens": 64}}
+    alt = _query("alt", {"enum": ["sse", "json"]}, "sse: Server-Sent Events; json (default): one JSON array.")
+    ops: list[Operation] = []
+    for prefix in ("/v1beta/models", "/v1/models"):
+        model = _path("model", chat)
+        ops += [
+            Operation("post", prefix + "/{model}:generateContent", "Generate content (Gemini API)", "gemini", "gemini",
+                      body=_json(ref("GenerateContentRequest")), ok={200: _json(ref("GenerateContentResponse"))},
+                      errors=_GEMINI_PAID, parameters=(model, _IDEMPOTENCY), paid=True, example=hello),
+            Operation("post", prefix + "/{model}:streamGenerateContent",
+                      "Stream generated content (Gemini API; alt=sse or one JSON array)", "gemini", "gemini",
+                      body=_json(ref("GenerateContentRequest")),
+                      ok={200: {**_json(array(ref("GenerateContentResponse"))), **_SSE_CONTENT}},
+                      errors=_GEMINI_PAID, parameters=(model, alt, _IDEMPOTENCY), paid=True, example=hello),
+            Operation("post", prefix + "/{model}:countTokens", "Count tokens and estimate credits (Gemini API)",
+                      "gemini", "gemini", body=_json(ref("GeminiCountTokensRequest")),
+                      ok={200: _json(ref("GeminiCountTokens"))}, errors=_GEMINI_PAID, parameters=(model,), paid=True,
+                      example={"contents": hello["contents"]}),
+            Operation("post", prefix + "/{model}:embedContent", "Embed content (Gemini API)", "gemini", "gemini",
+                      body=_json(ref("EmbedContentRequest")), ok={200: _json(ref("EmbedContentResponse"))},
+                      errors=_GEMINI_PAID, parameters=(_path("model", embedder), _IDEMPOTENCY), paid=True,
+                      example={"content": {"parts": [{"text": "hello"}]}, "outputDimensionality": 256}),
+            Operation("post", prefix + "/{model}:batchEmbedContents", "Embed a batch of contents (Gemini API)",
+                      "gemini", "gemini", body=_json(ref("BatchEmbedContentsRequest")),
+                      ok={200: _json(ref("BatchEmbedContentsResponse"))}, errors=_GEMINI_PAID,
+                      parameters=(_path("model", embedder), _IDEMPOTENCY), paid=True,
+                      example={"requests": [{"model": f"models/{embedder}", "content": {"parts": [{"text": "hi"}]}}]}),
+        ]
+    page = (_query("pageSize", integer(minimum=0, maximum=1000)), _query("pageToken", string()))
+    ops += [
+        Operation("get", "/v1beta/models", "List models (Gemini API shape)", "gemini", "models", secured=False,
+                  ok={200: _json(ref("GeminiModelList"))}, errors=(400, 401), parameters=page),
+        Operation("get", "/v1beta/models/{model}", "Get a model (Gemini API shape)", "gemini", "models",
+                  secured=False, ok={200: _json(ref("GeminiModel"))}, errors=(401, 404),
+                  parameters=(_path("model", chat),)),
+    ]
+    return tuple(ops)
+
+
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 304: "Not modified", 308: "Permanent redirect", 400: "Invalid request", 401: "Missing or invalid key",
             402: "Not enough credits or quota", 403: "Not permitted", 404: "Not found", 409: "Conflict",
             410: "Model retired", 413: "Request too large", 429: "Rate limited", 500: "Gateway fault",
@@ -735,6 +859,10 @@ def _error_schema(shape: str) -> Schema:
         return ref("AnthropicError")
     if shape == "openai":
         return ref("OpenAIError")
+    if shape == "gemini":
+        return ref("GeminiError")
+    if shape == "by-auth-header":
+        return {"anyOf": [ref("AnthropicError"), ref("OpenAIError"), ref("GeminiError")]}
     return {"anyOf": [ref("AnthropicError"), ref("OpenAIError")]}
 
 
@@ -759,7 +887,7 @@ def _render(op: Operation) -> Schema:
     out: Schema = {
         "operationId": re.sub(r"[^a-zA-Z0-9]+", "_", f"{op.method}{op.path}").strip("_") or op.method,
         "summary": op.summary, "tags": [op.tag], "responses": responses,
-        "security": [{"ApiKey": []}, {"Bearer": []}] if op.secured else [],
+        "security": [{"ApiKey": []}, {"Bearer": []}, {"GoogApiKey": []}] if op.secured else [],
         "x-bytespike-function": op.function, "x-bytespike-error-shape": op.error_shape,
     }
     if op.parameters:
@@ -783,8 +911,9 @@ def _document(function: str | None) -> Schema:
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": "0.1.0",
-                 "description": "One key, one wallet, every frontier model: the Anthropic Messages and OpenAI "
-                                "Chat Completions surfaces, modalities, the admin API and the playground."},
+                 "description": "One key, one wallet, every frontier model: the Anthropic Messages, OpenAI "
+                                "Chat Completions and Responses, and Gemini API surfaces, modalities, the admin API "
+                                "and the playground."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": components(),

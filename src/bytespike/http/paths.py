@@ -13,6 +13,7 @@ PATH_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/models", "messages"),
     ("/v1/chat/completions", "chat"),
     ("/v1/responses", "responses"),
+    ("/v1beta", "gemini"),  # Google's Gemini API (Gemini CLI, google-genai): models and their :methods
     ("/v1/embeddings", "embeddings"),
     ("/v1/rerank", "rerank"),
     ("/v1/images", "images"),

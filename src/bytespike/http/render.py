@@ -43,8 +43,11 @@ def json_response(body: Any, request_id: str, estimated: int | None, status: int
 
 
 def surface_for_shared_path(request: Request) -> str:
-    """Shared paths (/v1/models, /v1/usage): Anthropic's shape for Anthropic SDK callers."""
-    h = request.headers
+    """Shared paths (/v1/models, /v1/usage): Anthropic's shape for Anthropic SDK callers, Google's for
+    Google's (``x-goog-api-key``, or a Gemini method: ``/v1/models/{model}:generateContent``)."""
+    h, path = request.headers, request.url.path
+    if "x-goog-api-key" in h or (path.startswith("/v1/models/") and ":" in path.rsplit("/", 1)[-1]):
+        return "gemini"
     return "anthropic" if ("anthropic-version" in h or "x-api-key" in h) else "openai"
 
 

@@ -110,6 +110,11 @@ class Surface(ABC):
     def parse(self, body: dict[str, Any], raw: bytes) -> Parsed:
         """Validate (typed: never a 5xx on junk) and resolve the model; before authorisation."""
 
+    def parse_request(self, request: Request, body: dict[str, Any], raw: bytes) -> Parsed:
+        """``parse``, for a protocol whose URL says part of the request (Gemini: the model and
+        whether to stream are in the path, the framing in ``alt``); the body alone elsewhere."""
+        return self.parse(body, raw)
+
     @abstractmethod
     def size(self, parsed: Parsed) -> None:
         """Checks that depend on the model (limits, requests certain to fail upstream) and the hold's sizes."""

@@ -1,9 +1,9 @@
 """Same-protocol lanes: the client's bytes go upstream, the upstream's bytes come back.
 
-Anthropic clients on Claude and Chat Completions clients on OpenAI-format models pass
-through: frames are forwarded as received, and only those carrying usage, errors or the
-model's name are decoded (``usage.credits`` is added to the final usage). Each is an explicit
-override of the (surface, wire) pair in the registry.
+Anthropic clients on Claude, Chat Completions and Responses clients on OpenAI(-format) models and
+Gemini clients on Gemini models pass through: frames are forwarded as received, and only those
+carrying usage, errors or the model's name are decoded (the final usage gets the credits). Each
+is an explicit override of the (surface, wire) pair in the registry.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from bytespike.billing import Usage
 from bytespike.catalog import Model, catalog
 from bytespike.config import settings
-from bytespike.errors import GatewayError, Kind, anthropic_body, openai_body, redact
+from bytespike.errors import GatewayError, Kind, anthropic_body, gemini_body, openai_body, redact
 from bytespike.gateway.lanes.base import SSE_HEADERS, Lane, Parsed, Surface
 from bytespike.gateway.pipeline import (
     Call,
@@ -33,16 +33,28 @@ from bytespike.gateway.pipeline import (
     relay,
 )
 from bytespike.providers import anthropic as claude
+from bytespike.providers import gemini
 from bytespike.providers import openai as oai
 from bytespike.providers.anthropic import error_from_event
 from bytespike.providers.openai import error_from_chunk
-from bytespike.sse import OPENAI_DONE, SSEEvent, anthropic_frame, dumps, openai_frame
+from bytespike.sse import (
+    GEMINI_PING,
+    OPENAI_DONE,
+    GeminiFrames,
+    SSEEvent,
+    anthropic_frame,
+    dumps,
+    gemini_json,
+    openai_frame,
+)
 from bytespike.translate import (
+    gemini_usage_to_anthropic,
     openai_usage_to_anthropic,
     responses_error,
     responses_usage_to_anthropic,
     restore_deepseek_reasoning,
     strip_foreign_thinking,
+    strip_hub_markers,
 )
 from bytespike.translate.responses_common import ENVELOPE_PREFIX
 
@@ -362,3 +374,106 @@ class ResponsesPassthrough(Lane):
         if document.get("model") == call.model.upstream_model:
             document["model"] = call.model.id
         return await billed_json(call, usage, document, headers)
+
+
+# ------------------------------------------------------------------ Gemini clients on Gemini models
+_GEMINI_TEXT = re.compile(rb'"text":\s*"((?:[^"\\]|\\.)*)"')
+_USAGE_METADATA = re.compile(rb'"usageMetadata"\s*:\s*\{\s*')
+_HUB_MARKER = b"YnN4A"  # base64 of the hub marker's magic (translate/gemini_surface.py): our thinking markers
+
+
+def with_gemini_credits(data: bytes, credits: int) -> bytes:
+    """A chunk's bytes with ``"credits": n`` first in its ``usageMetadata``, every other byte as it came
+    (signatures included). Checked by parsing; a chunk where the insertion would land elsewhere (a
+    ``usageMetadata`` key inside function-call arguments) is re-encoded instead."""
+    for match in reversed(list(_USAGE_METADATA.finditer(data))):
+        at = match.end()
+        comma = b"" if data[at:at + 1] == b"}" else b","
+        out = data[:at] + b'"credits":' + str(credits).encode() + comma + data[at:]
+        try:
+            if json.loads(out)["usageMetadata"]["credits"] == credits:
+                return out
+        except (ValueError, KeyError, TypeError):
+            pass
+        break
+    document = json.loads(data)
+    document.setdefault("usageMetadata", {})["credits"] = credits
+    return gemini_json(document)
+
+
+class GeminiPassthroughStream(StreamTranslator):
+    """Gemini's chunks forwarded as received, in the framing the client asked for (``alt=sse`` or the
+    JSON array: Gemini is always asked for SSE). Every chunk is read for usage (cumulative, final
+    with the ``finishReason``) and errors; the chunks after the finish get ``usageMetadata.credits``."""
+
+    def __init__(self, call: Call, frames: GeminiFrames) -> None:
+        self.call = call
+        self.frames = frames
+        self.usage = Usage()
+        self.completed = False
+        self.upstream_error: GatewayError | None = None
+        self._finished = False
+        self._rename = (f'"modelVersion":"{call.model.upstream_model}"'.encode(),
+                        f'"modelVersion":"{call.model.id}"'.encode()) \
+            if call.model.upstream_model != call.model.id else None
+
+    def on_event(self, ev: SSEEvent) -> bytes:
+        data = ev.data.encode()
+        chunk = json.loads(data)
+        if not isinstance(chunk, dict):
+            raise ValueError("a Gemini stream chunk is a JSON object")
+        if "error" in chunk and "candidates" not in chunk:
+            self.upstream_error = gemini.error_from_chunk(chunk)
+            return b""
+        self._finished = self._finished or any(
+            isinstance(c, dict) and c.get("finishReason") for c in chunk.get("candidates") or ())
+        if b'"text"' in data or b'"functionCall"' in data:
+            self.delivered(sum(len(t) for t in _GEMINI_TEXT.findall(data)))
+        if isinstance(chunk.get("usageMetadata"), dict):
+            self.usage = Usage.from_anthropic(gemini_usage_to_anthropic(chunk["usageMetadata"]))
+            if self._finished:  # cumulative counts: final once the candidate has finished
+                self.usage_final = True
+                data = with_gemini_credits(data, credits_for(self.call, self.usage))
+        if self._rename is not None:
+            data = data.replace(*self._rename)
+        return self.frames.chunk(data)
+
+    def on_eof(self) -> None:
+        # Gemini ends a stream by closing it; a finishReason before that means it finished.
+        self.completed = self._finished
+
+    def finish(self, cost: int) -> bytes:
+        return self.frames.close()
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return self.frames.chunk(gemini_json(gemini_body(err))) + self.frames.close()
+
+    def ping_frame(self) -> bytes:
+        return GEMINI_PING
+
+
+class GeminiPassthrough(Lane):
+    """Gemini clients on Gemini models: the client's request bytes as sent (the model is in the URL),
+    thought signatures and all; only our own thinking markers, from a chat that began on another
+    model, are taken out (Gemini would refuse them as corrupted signatures)."""
+
+    async def run(self, surface: Surface, parsed: Parsed, call: Call, request: Request) -> Response:
+        raw = parsed.raw
+        if _HUB_MARKER in raw:
+            body, removed = strip_hub_markers(parsed.body)
+            if removed:
+                raw = dumps(body).encode()
+        upstream = await hold_and_open(call, lambda: open_pooled(
+            call, lambda account, model: gemini.post(account, model.upstream_model, raw, stream=parsed.stream),
+            parsed.session))
+        headers = call_headers(call)
+        if parsed.stream:
+            frames = GeminiFrames(sse=parsed.answer.sse)
+            return StreamingResponse(relay(call, upstream, GeminiPassthroughStream(call, frames),
+                                           ping_interval=settings().ping_interval),
+                                     media_type=frames.media_type, headers={**headers, **SSE_HEADERS})
+        document, usage = await read_json(
+            call, upstream, lambda d: (d, Usage.from_anthropic(gemini_usage_to_anthropic(d.get("usageMetadata")))))
+        if document.get("modelVersion") == call.model.upstream_model:
+            document["modelVersion"] = call.model.id
+        return await billed_json(call, usage, document, headers, surface.with_credits)

@@ -19,6 +19,7 @@ SURFACES: dict[SurfaceName, str] = {
     SurfaceName.ANTHROPIC: "bytespike.gateway.lanes.anthropic_surface:AnthropicSurface",
     SurfaceName.OPENAI_CHAT: "bytespike.gateway.lanes.chat_surface:ChatSurface",
     SurfaceName.OPENAI_RESPONSES: "bytespike.gateway.lanes.responses_surface:ResponsesSurface",
+    SurfaceName.GEMINI: "bytespike.gateway.lanes.gemini_surface:GeminiSurface",
 }
 
 WIRES: dict[WireName, str] = {
@@ -33,6 +34,7 @@ PASSTHROUGH: dict[tuple[SurfaceName, WireName], str] = {
     (SurfaceName.ANTHROPIC, WireName.ANTHROPIC): "bytespike.gateway.lanes.passthrough:ClaudePassthrough",
     (SurfaceName.OPENAI_CHAT, WireName.OPENAI_CHAT): "bytespike.gateway.lanes.passthrough:ChatPassthrough",
     (SurfaceName.OPENAI_RESPONSES, WireName.OPENAI_RESPONSES): "bytespike.gateway.lanes.passthrough:ResponsesPassthrough",
+    (SurfaceName.GEMINI, WireName.GEMINI): "bytespike.gateway.lanes.passthrough:GeminiPassthrough",
 }
 
 

@@ -47,7 +47,7 @@ async def run_lane(request: Request, surface_name: SurfaceName) -> Response:
         raw = await read_body(request)
         body = parse_json_object(raw)
         access.note(model=body.get("model"))
-        parsed = surface.parse(body, raw)
+        parsed = surface.parse_request(request, body, raw)
         auth.authorize(key, parsed.model)
         surface.size(parsed)
         at = time.time()

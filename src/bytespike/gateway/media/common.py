@@ -59,9 +59,10 @@ class Ctx:
 
     request_id: str = field(default_factory=new_request_id)
     estimated: int | None = 0
+    surface: str = SURFACE  # the protocol errors speak (the Gemini surface's embedContent: "gemini")
 
     def error(self, err: GatewayError) -> Response:
-        return error_response(err, SURFACE, self.request_id, self.estimated)
+        return error_response(err, self.surface, self.request_id, self.estimated)
 
     def headers(self) -> dict[str, str]:
         return base_headers(self.request_id, self.estimated)
@@ -128,9 +129,9 @@ def unit_price(model: Model) -> UnitPrice:
     return model.unit_price
 
 
-def new_call(request: Request, key: KeyRecord, model: Model, hold: int) -> Call:
+def new_call(request: Request, key: KeyRecord, model: Model, hold: int, surface: str = SURFACE) -> Call:
     request_id, idempotent = request_id_for(key, request.headers.get("idempotency-key"))
-    return Call(request_id=request_id, surface=SURFACE, key=key, model=model, hold=max(1, hold),
+    return Call(request_id=request_id, surface=surface, key=key, model=model, hold=max(1, hold),
                 reservation_id=request_id, idempotent=idempotent)
 
 

@@ -20,6 +20,7 @@ from bytespike.errors import GatewayError, Kind
 from bytespike.gateway import auth
 from bytespike.gateway.media import common as c
 from bytespike.providers import media as up
+from bytespike.store.keys import KeyRecord
 
 MODALITY = "embeddings"
 
@@ -63,33 +64,40 @@ async def create_embeddings(request: Request) -> Response:
         key = await auth.authenticate(request)
         body = await c.read_json(request)
         model = c.resolve(body.get("model"), MODALITY)
-        c.authorize(key, model, MODALITY)
-        texts, token_arrays = _inputs(body, model)
-        dims = _dimensions(body, model)
-        fmt = c.one_of(body.get("encoding_format"), "encoding_format", ("float", "base64"), "float")
-        c.as_str(body, "user", max_len=256)
-        count = len(texts or token_arrays or [])
-        width = dims or model.media.dimensions
-        if count * width * (6 if fmt == "base64" else 12) > c.BUFFERED_RESPONSE_LIMIT:
-            raise c.bad(f"{count} embeddings of {width} dimensions exceed the 6 MB response limit; split the batch "
-                        "or use encoding_format=base64 / fewer dimensions.", "input")
-        held_tokens = sum(c.est_tokens(t) for t in texts) if texts else sum(len(t) for t in token_arrays or [])
-        ctx.estimated = c.unit_price(model).cost(held_tokens)
-        call = c.new_call(request, key, model, ctx.estimated)
-        ctx.request_id = call.request_id
-        provider, account = c.provider_of(model)
-        if provider.wire == "gemini":
-            result, used = await _gemini(call, account, model, texts or [], dims)
-        else:
-            result, used = await _openai_like(call, account, provider.wire, model, body, texts, token_arrays, dims, fmt)
-        if used is None:
-            used = held_tokens
-        cost = await c.settle_units(call, c.unit_price(model).cost(used), c.units_usage(model, used, input_tokens=used))
-        out = {"object": "list", "data": _encode(result, fmt, dims, provider.wire, body), "model": model.id,
-               "usage": {"prompt_tokens": used, "total_tokens": used, "credits": cost}}
-        return ctx.json(out)
+        return ctx.json(await embed(request, key, model, body, ctx))
     except GatewayError as err:
         return ctx.error(err)
+
+
+async def embed(request: Request, key: KeyRecord, model: Model, body: dict[str, Any], ctx: c.Ctx,
+                gemini_fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The embeddings of an OpenAI-shaped body, held, called and settled: the answer with its usage
+    and credits. Also the Gemini surface's embedContent / batchEmbedContents (``ctx.surface``), whose
+    per-input ``taskType`` / ``title`` (``gemini_fields``) reach a Gemini model and no other."""
+    c.authorize(key, model, MODALITY)
+    texts, token_arrays = _inputs(body, model)
+    dims = _dimensions(body, model)
+    fmt = c.one_of(body.get("encoding_format"), "encoding_format", ("float", "base64"), "float")
+    c.as_str(body, "user", max_len=256)
+    count = len(texts or token_arrays or [])
+    width = dims or model.media.dimensions
+    if count * width * (6 if fmt == "base64" else 12) > c.BUFFERED_RESPONSE_LIMIT:
+        raise c.bad(f"{count} embeddings of {width} dimensions exceed the 6 MB response limit; split the batch "
+                    "or use encoding_format=base64 / fewer dimensions.", "input")
+    held_tokens = sum(c.est_tokens(t) for t in texts) if texts else sum(len(t) for t in token_arrays or [])
+    ctx.estimated = c.unit_price(model).cost(held_tokens)
+    call = c.new_call(request, key, model, ctx.estimated, ctx.surface)
+    ctx.request_id = call.request_id
+    provider, account = c.provider_of(model)
+    if provider.wire == "gemini":
+        result, used = await _gemini(call, account, model, texts or [], dims, gemini_fields)
+    else:
+        result, used = await _openai_like(call, account, provider.wire, model, body, texts, token_arrays, dims, fmt)
+    if used is None:
+        used = held_tokens
+    cost = await c.settle_units(call, c.unit_price(model).cost(used), c.units_usage(model, used, input_tokens=used))
+    return {"object": "list", "data": _encode(result, fmt, dims, provider.wire, body), "model": model.id,
+            "usage": {"prompt_tokens": used, "total_tokens": used, "credits": cost}}
 
 
 def _encode(vectors: list[Any], fmt: str, dims: int | None, wire: str, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -129,10 +137,11 @@ async def _openai_like(call: Any, account: Any, wire: str, model: Model, body: d
     return vectors, int(used) if isinstance(used, int) else None
 
 
-async def _gemini(call: Any, account: Any, model: Model, texts: list[str], dims: int | None) -> tuple[list[Any], None]:
+async def _gemini(call: Any, account: Any, model: Model, texts: list[str], dims: int | None,
+                  fields: list[dict[str, Any]] | None = None) -> tuple[list[Any], None]:
     name = f"models/{model.upstream_model}"
-    requests = [{"model": name, "content": {"parts": [{"text": t}]}, **({"outputDimensionality": dims} if dims else {})}
-                for t in texts]
+    requests = [{"model": name, "content": {"parts": [{"text": t}]}, **({"outputDimensionality": dims} if dims else {}),
+                 **(fields[i] if fields and i < len(fields) else {})} for i, t in enumerate(texts)]
     response = await c.overlap_open(
         call, lambda: up.open_(account, "gemini", "POST", f"/{name}:batchEmbedContents", json_body={"requests": requests}),
         MODALITY)
