@@ -1423,6 +1423,17 @@ class AnthropicToGeminiStream:
                     self.usage.update({k: v for k, v in message["usage"].items() if v is not None})
                 if self.response_id is None and isinstance(message.get("id"), str):
                     self.response_id = message["id"]
+                if isinstance(message.get("stop_reason"), str):
+                    self.stop_reason = message["stop_reason"]
+                # Claude can answer with whole blocks in message_start and no deltas at all
+                # (programmatic tool calling: client tool calls made from code execution,
+                # recorded); they are this answer's first parts.
+                content = message.get("content")
+                out: list[dict] = []
+                for i, block in enumerate(content if isinstance(content, list) else ()):
+                    out += self.feed("content_block_start", {"index": -1 - i, "content_block": block})
+                    out += self.feed("content_block_stop", {"index": -1 - i})
+                return out
         elif kind == "message_delta":
             usage = data.get("usage")
             if isinstance(usage, dict):

@@ -110,6 +110,10 @@ class Surface(ABC):
     def parse(self, body: dict[str, Any], raw: bytes) -> Parsed:
         """Validate (typed: never a 5xx on junk) and resolve the model; before authorisation."""
 
+    def stream_media_type(self, parsed: Parsed) -> str:
+        """The streamed answer's content type (Gemini's array framing is JSON, not SSE)."""
+        return "text/event-stream"
+
     def parse_request(self, request: Request, body: dict[str, Any], raw: bytes) -> Parsed:
         """``parse``, for a protocol whose URL says part of the request (Gemini: the model and
         whether to stream are in the path, the framing in ``alt``); the body alone elsewhere."""

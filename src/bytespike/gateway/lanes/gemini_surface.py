@@ -129,6 +129,9 @@ class GeminiSurface(Surface):
         return Parsed(model=resolve_model(body.get("model")), body=body, raw=raw, stream=False,
                       answer=GeminiAnswer(None, sse=False))
 
+    def stream_media_type(self, parsed: Parsed) -> str:
+        return GeminiFrames(sse=parsed.answer.sse).media_type
+
     def size(self, parsed: Parsed) -> None:
         model, body = parsed.model, parsed.body
         native = speaks_gemini(model)

@@ -79,7 +79,7 @@ class HubLane(Lane):
         if stream:
             translator = HubRelay(call, wire.source(upstream_ctx, call), surface.sink(answer_ctx, call), surface)
             return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
-                                     media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+                                     media_type=surface.stream_media_type(parsed), headers={**headers, **SSE_HEADERS})
         message = await read_json(call, upstream, lambda doc: wire.message(doc, upstream_ctx, call))
         document = surface.document(message, answer_ctx, call)
         return await billed_json(call, Usage.from_anthropic(message.get("usage")), document, headers,
