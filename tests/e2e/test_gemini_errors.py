@@ -202,3 +202,25 @@ def test_estimated_credits_on_every_gemini_answer(stack: Stack, org: Org) -> Non
         billed = answers[f"generate {model}"].json()["usageMetadata"]["credits"]
         assert 0 < billed <= int(answers[f"generate {model}"].headers["estimated_credits"])
         assert isinstance(json.loads(answers[f"array {model}"].text), list)
+
+
+# ---------------------------------------------------------------- safetySettings: where they apply
+SAFETY = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "BLOCK_ONLY_HIGH"}]
+
+
+def test_safety_settings_reach_gemini_and_are_dropped_elsewhere(stack: Stack, org: Org) -> None:
+    """Gemini models get the client's safetySettings (the pass-through keeps its bytes); a Claude model
+    answers the same request (Claude has no such setting: dropped and logged, not refused)."""
+    for model in (GEMINI, CLAUDE):
+        tag = f"{org.org_id}-{model}"
+        r = httpx.post(_url(stack, model), json=_body(tag, safetySettings=SAFETY),
+                       headers={"x-goog-api-key": org.master_key}, timeout=30)
+        assert r.status_code == 200, r.text
+        [sent] = stack.sim_requests(tag)
+        if model == GEMINI:
+            assert sent["body"]["safetySettings"] == SAFETY
+        else:
+            assert "safetySettings" not in json.dumps(sent["body"]) and "HARM_CATEGORY" not in json.dumps(sent["body"])
+    r = httpx.post(_url(stack, CLAUDE), json=_body(org.org_id, safetySettings={"category": "x"}),
+                   headers={"x-goog-api-key": org.master_key}, timeout=30)
+    _google_error(r, 400, "safety_settings")

@@ -42,6 +42,7 @@ from bytespike.translate import (
     gemini_models_page,
     openai_embeddings_to_gemini,
 )
+from bytespike.translate.gemini_types import check_gemini_request_types
 
 SURFACE = SurfaceName.GEMINI.value
 
@@ -104,6 +105,10 @@ async def count_tokens(request: Request, model_id: str) -> Response:
         auth.authorize(key, model)
         inner = body.get("generateContentRequest")
         generate = inner if isinstance(inner, dict) else body
+        try:
+            check_gemini_request_types(generate)  # Google's own type checks, on every model
+        except TranslationError as exc:
+            raise translation_error(exc) from exc
         try:
             hub = gemini_count_request_to_anthropic(body, model.id, target=HubTarget.of(model))
         except TranslationError as exc:

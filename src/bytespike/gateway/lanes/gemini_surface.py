@@ -12,6 +12,7 @@ between chunks (``sse.GEMINI_PING``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,10 @@ from bytespike.translate import (
     anthropic_response_to_gemini,
     gemini_request_to_anthropic,
 )
+from bytespike.translate.gemini_types import check_gemini_request_types
 
 STREAM_METHOD = ":streamGenerateContent"
+log = logging.getLogger("bytespike.gemini")
 
 
 def not_found(model_id: Any, method: str = "generateContent") -> GatewayError:
@@ -122,6 +125,10 @@ class GeminiSurface(Surface):
         stream = request.url.path.endswith(STREAM_METHOD)
         method = STREAM_METHOD[1:] if stream else "generateContent"
         model = resolve_model(model_id, method=method)
+        try:  # Google's own type checks, on every lane, before anything is held
+            check_gemini_request_types(body)
+        except TranslationError as exc:
+            raise translation_error(exc) from exc
         return Parsed(model=model, body=body, raw=raw, stream=stream, answer=GeminiAnswer(None, sse=alt == "sse"))
 
     def parse(self, body: dict[str, Any], raw: bytes) -> Parsed:
@@ -162,6 +169,8 @@ class GeminiSurface(Surface):
         parsed.max_output = min(requested, model.max_output_tokens) * candidates
         prefix = [_field(body, "systemInstruction"), _field(body, "tools")]
         parsed.session = pool.session_key(None, dumps(prefix).encode() if any(prefix) else None)
+        if ctx is not None and ctx.warnings:  # what the hub lane drops (safetySettings on Claude ...): logged
+            log.info("gemini surface on %s: %s", model.id, "; ".join(ctx.warnings))
         parsed.hub = hub
         parsed.answer = GeminiAnswer(ctx, sse=parsed.answer.sse)
 
