@@ -224,3 +224,13 @@ def test_safety_settings_reach_gemini_and_are_dropped_elsewhere(stack: Stack, or
     r = httpx.post(_url(stack, CLAUDE), json=_body(org.org_id, safetySettings={"category": "x"}),
                    headers={"x-goog-api-key": org.master_key}, timeout=30)
     _google_error(r, 400, "safety_settings")
+
+
+def test_a_model_id_with_a_colon_is_not_a_gemini_method_on_get(stack: Stack, org: Org) -> None:
+    """``/v1/models/{id}`` is shared: a GET of an id with a colon (found by schemathesis) is the caller's
+    own shape, not Google's; only a POST ``/v1/models/{model}:method`` or ``x-goog-api-key`` is Google's."""
+    r = httpx.get(f"{stack.base_url}/v1/models/a:b", timeout=10,
+                  headers={"x-api-key": org.master_key, "anthropic-version": "2023-06-01"})
+    assert r.status_code == 404 and r.json()["type"] == "error", r.text
+    r = httpx.get(f"{stack.base_url}/v1/models/a:b", headers={"x-goog-api-key": org.master_key}, timeout=10)
+    _google_error(r, 404)

@@ -30,6 +30,15 @@ def test_the_first_requests_example_runs(stack: Stack, tmp_path: Path) -> None:
     assert len(billed) == 2 and all(int(b) > 0 for b in billed), proc.stdout
 
 
+def test_the_gemini_api_example_runs_with_nothing_but_dev_env(stack: Stack, tmp_path: Path) -> None:
+    """google-genai finds the gateway and the key in dev.env (GOOGLE_GEMINI_BASE_URL, GEMINI_API_KEY)."""
+    proc = _run(stack, _block("## Gemini API"), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    found = re.findall(r"^(\S+) \| .+ \| estimated: (\d+) credits$", proc.stdout, re.M)
+    assert [m for m, _ in found] == ["gemini-3.8-flash", "claude-haiku-5-5"], proc.stdout
+    assert all(int(e) > 0 for _, e in found), proc.stdout
+
+
 def test_the_multimodal_example_shows_the_estimate_and_the_bill_of_each_call(stack: Stack, tmp_path: Path) -> None:
     proc = _run(stack, _block("## Multimodal endpoints"), tmp_path)
     assert proc.returncode == 0, proc.stderr

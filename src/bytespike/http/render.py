@@ -46,7 +46,8 @@ def surface_for_shared_path(request: Request) -> str:
     """Shared paths (/v1/models, /v1/usage): Anthropic's shape for Anthropic SDK callers, Google's for
     Google's (``x-goog-api-key``, or a Gemini method: ``/v1/models/{model}:generateContent``)."""
     h, path = request.headers, request.url.path
-    if "x-goog-api-key" in h or (path.startswith("/v1/models/") and ":" in path.rsplit("/", 1)[-1]):
+    gemini_method = request.method == "POST" and path.startswith("/v1/models/") and ":" in path.rsplit("/", 1)[-1]
+    if "x-goog-api-key" in h or gemini_method:  # a GET of a model id with a colon is not a Gemini method
         return "gemini"
     return "anthropic" if ("anthropic-version" in h or "x-api-key" in h) else "openai"
 

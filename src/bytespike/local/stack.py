@@ -170,6 +170,9 @@ def write_dev_env(path: Path, base_url: str, secret: str, sim_url: str, moto_url
         f"export ANTHROPIC_API_KEY={secret}\n"
         f"export OPENAI_BASE_URL={base_url}/v1\n"
         f"export OPENAI_API_KEY={secret}\n"
+        # Google's SDKs and Gemini CLI read these two (the key travels as x-goog-api-key).
+        f"export GOOGLE_GEMINI_BASE_URL={base_url}\n"
+        f"export GEMINI_API_KEY={secret}\n"
         f"export BYTESPIKE_SIM_URL={sim_url}\n"
         f"export BYTESPIKE_DYNAMODB_URL={moto_url}\n"
         f"export BYTESPIKE_OPERATOR_KEY={operator_key}\n"
