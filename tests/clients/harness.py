@@ -123,6 +123,11 @@ class Client:
     def tool_input(self, env_workdir: Path) -> dict[str, Any]:
         return {"name": "notes.txt"}
 
+    def tool(self, case: Case, workdir: Path) -> tuple[str, dict[str, Any]]:
+        """The client's own tool the model is steered to call in ``case``, and its input (a client
+        whose tool set depends on the model overrides this)."""
+        return self.tool_name, self.tool_input(workdir)
+
     def run(self, case: Case, env: RunEnv) -> Outcome:
         raise NotImplementedError
 

@@ -57,8 +57,9 @@ def _run_one(stack: Stack, client: Client, case: Case, root: Path) -> Run:
     org = stack.create_org(CREDITS)
     workdir = root / case.id
     workdir.mkdir(parents=True)
+    tool_name, tool_input = client.tool(case, workdir)
     env = RunEnv(base_url=stack.base_url, api_key=org.master_key, workdir=workdir, marker=secrets.token_hex(5),
-                 tool_name=client.tool_name, tool_input=client.tool_input(workdir), timing=case.timing,
+                 tool_name=tool_name, tool_input=tool_input, timing=case.timing,
                  model_info=_model_info(stack, case.model))
     (workdir / "notes.txt").write_text(env.note_text + "\n")
     try:
@@ -104,7 +105,7 @@ def test_client(stack: Stack, client_runs: dict[str, Run], case: Case) -> None:
     assert out.answer.strip(), f"{case.id}: empty answer\n{context}"
 
     # The tool round trip, as the client parsed it.
-    assert out.tool_calls == [(client.tool_name, run.env.tool_input)], context
+    assert out.tool_calls == [(run.env.tool_name, run.env.tool_input)], context
     assert out.tool_results and run.env.marker in out.tool_results[0], context
     assert run.env.note_text in out.answer, f"{case.id}: the answer lost the tool's output\n{context}"
 

@@ -119,9 +119,10 @@ def request_id_for(key: KeyRecord, idempotency_key: str | None) -> tuple[str, bo
     return f"req_idem_{h}", True
 
 
-# Headers naming the client's session; the first present wins. Claude Code sends its session id on
-# every request, so a team can read cost per coding session from the usage API.
-SESSION_HEADERS = ("x-claude-code-session-id", "x-session-id")
+# Headers naming the client's session; the first present wins. Claude Code and Codex CLI send their
+# session id on every request (Codex: ``session-id``, its thread id), so a team can read cost per
+# coding session from the usage API.
+SESSION_HEADERS = ("x-claude-code-session-id", "x-session-id", "session-id")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
