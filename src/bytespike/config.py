@@ -40,6 +40,9 @@ class Settings:
     released_retention_days: int
     # Video jobs (issue #6): their table, how long a job may run, how soon clients re-poll.
     video_jobs_table: str = "bytespike-video-jobs"
+    # Stored OpenAI Responses (store: true; issue 17) and how long they are kept (OpenAI: 30 days).
+    responses_table: str = "bytespike-responses"
+    responses_ttl_days: int = 30
     video_job_timeout_seconds: int = 3600
     video_poll_after_ms: int = 2000
     alerts_table: str = "bytespike-alerts"  # alert rules, events and their delivery log (issue #19)
@@ -68,6 +71,8 @@ class Settings:
             reservation_shards=_int("RESERVATION_SHARDS", 8),
             released_retention_days=_int("RELEASED_RETENTION_DAYS", 90),
             video_jobs_table=os.environ.get("VIDEO_JOBS_TABLE", "bytespike-video-jobs"),
+            responses_table=os.environ.get("RESPONSES_TABLE", "bytespike-responses"),
+            responses_ttl_days=_int("RESPONSES_TTL_DAYS", 30),
             video_job_timeout_seconds=_int("VIDEO_JOB_TIMEOUT_SECONDS", 3600),
             video_poll_after_ms=_int("VIDEO_POLL_AFTER_MS", 2000),
             alerts_table=os.environ.get("ALERTS_TABLE", "bytespike-alerts"),

@@ -141,6 +141,22 @@ def _register_responses(app: GatewayApp) -> None:
     app.add_api_route("/v1/responses", create, methods=["POST"], summary="Create a response (OpenAI Responses)")
     app.add_api_route("/v1/responses/input_tokens", input_tokens, methods=["POST"],
                       summary="Count a response's input tokens and estimate credits")
+    # Stored responses (store: true) and compaction (issue 17).
+    async def compact(request: Request) -> Response:
+        from bytespike.gateway.lanes.responses_surface import CompactSurface
+
+        return await run_lane(request, SurfaceName.OPENAI_RESPONSES, CompactSurface())
+
+    app.add_api_route("/v1/responses/compact", compact, methods=["POST"],
+                      summary="Compact a conversation (a billed summary as a compaction item)")
+    app.add_api_route("/v1/responses/{response_id}", responses.retrieve, methods=["GET"],
+                      summary="Get a stored response")
+    app.add_api_route("/v1/responses/{response_id}", responses.delete, methods=["DELETE"],
+                      summary="Delete a stored response")
+    app.add_api_route("/v1/responses/{response_id}/input_items", responses.input_items, methods=["GET"],
+                      summary="List a stored response's input items")
+    app.add_api_route("/v1/responses/{response_id}/cancel", responses.cancel, methods=["POST"],
+                      summary="Cancel a background response")
 
 
 def _gemini_methods(app: GatewayApp, prefix: str) -> None:

@@ -19,6 +19,7 @@ TABLE_ENV = {
     "UsageTable": "USAGE_TABLE",
     "VideoJobsTable": "VIDEO_JOBS_TABLE",
     "AlertsTable": "ALERTS_TABLE",
+    "ResponsesTable": "RESPONSES_TABLE",
 }
 
 

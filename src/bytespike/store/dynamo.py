@@ -154,7 +154,8 @@ class _LeanDynamo:
     ``EndpointConnectionError``, and ``x-amz-crc32`` is checked like botocore does.
     Credentials come from botocore's provider chain (env first, as botocore; then profiles,
     container and instance credentials).
-    Binary (``B``/``BS``) attributes are not used by this code base and are not converted.
+    Binary (``B``) attributes travel as DynamoDB's JSON has them, base64 text (``b``/``blob``
+    below encode and decode them for either client).
     """
 
     def __init__(self) -> None:
@@ -333,6 +334,21 @@ def s(value: str) -> dict[str, str]:
 
 def n(value: int) -> dict[str, str]:
     return {"N": str(int(value))}
+
+
+def b(value: bytes) -> dict[str, Any]:
+    """A binary attribute: base64 text on the lean client's wire, bytes for botocore (which encodes)."""
+    import base64
+
+    return {"B": base64.b64encode(value).decode() if _LEAN else value}
+
+
+def blob(value: Any) -> bytes:
+    """A binary attribute's bytes, as either client returns them."""
+    import base64
+
+    raw = value.get("B") if isinstance(value, dict) else value
+    return raw if isinstance(raw, bytes) else base64.b64decode(raw or b"")
 
 
 def to_item(data: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,12 @@ Two carriers keep reasoning alive across protocols, in the style of :mod:`.signa
   the whole thinking (or redacted_thinking) block — text and signature — so a client that
   replays the item gives the hub back exactly the block it came from (Claude verifies its
   own signatures; foreign origins keep their markers).
+
+And one for **compaction**: a conversation compacted on a non-OpenAI model (``/v1/responses/compact``
+or a ``compaction_trigger`` item) comes back as a ``compaction`` item whose ``encrypted_content`` is
+``"bsxc:" + base64url(json{"s": <summary>})``; replayed, it is the summary as user context
+(``SUMMARY_PREFIX``), for any model (OpenAI models get it as a user message). OpenAI's own
+compaction items are readable by OpenAI only.
 """
 
 from __future__ import annotations
@@ -24,6 +30,20 @@ from typing import Any
 from .signatures import MARKER_PREFIX
 
 ENVELOPE_PREFIX = "bsxr:"
+COMPACTION_PREFIX = "bsxc:"
+
+COMPACTION_SYSTEM = (
+    "You compact a long working session between a user and an AI assistant (often a coding agent "
+    "with tools) so that another instance can continue it with only your summary and the user's "
+    "messages. Write a dense handoff summary: the user's goal and constraints, what has been done "
+    "(files read and changed, commands run and their outcomes, tool results that matter), decisions "
+    "and why, open problems, and the exact next steps. Keep identifiers, paths, names, numbers and "
+    "error messages verbatim. Do not address the user; do not add anything that did not happen."
+)
+SUMMARY_PREFIX = (
+    "Earlier parts of this conversation were compacted; this is their summary, written for you to "
+    "continue the work from:"
+)
 
 OPENAI_ORIGIN = "openai"
 
@@ -244,3 +264,68 @@ def decode_envelope(encrypted: Any) -> dict | None:
     if block.get("type") == "redacted_thinking" and isinstance(block.get("data"), str):
         return {"type": "redacted_thinking", "data": block["data"]}
     return None
+
+
+def encode_compaction(summary: str) -> str:
+    """A compaction summary → a Responses ``compaction`` item's ``encrypted_content``."""
+    return COMPACTION_PREFIX + _b64({"s": summary})
+
+
+def decode_compaction(encrypted: Any) -> str | None:
+    """The summary inside one of our compaction envelopes; None for anything else (OpenAI's own)."""
+    if not isinstance(encrypted, str) or not encrypted.startswith(COMPACTION_PREFIX):
+        return None
+    data = _unb64(encrypted[len(COMPACTION_PREFIX) :])
+    summary = data.get("s") if isinstance(data, dict) else None
+    return summary if isinstance(summary, str) else None
+
+
+def compaction_context(summary: str) -> str:
+    """The user context a replayed compaction item stands for."""
+    return f"{SUMMARY_PREFIX}\n\n{summary}"
+
+
+def _transcript_block(block: Any) -> str:
+    if not isinstance(block, dict):
+        return ""
+    btype = block.get("type")
+    if btype == "text":
+        return str(block.get("text") or "")
+    if btype == "tool_use":
+        return f"[tool call {block.get('name')}: {json.dumps(block.get('input'), ensure_ascii=False)}]"
+    if btype == "tool_result":
+        content = block.get("content")
+        text = content if isinstance(content, str) else "\n".join(_transcript_block(b) for b in content or ())
+        return f"[tool result{' (error)' if block.get('is_error') else ''}: {text}]"
+    if btype in ("image", "document"):
+        return f"[{btype}]"
+    return ""  # thinking and redacted thinking: the summary is of what was said and done
+
+
+def compaction_request(hub: dict) -> dict:
+    """The hub request that compacts the conversation of ``hub``: the conversation as one transcript
+    (tool calls and results included, thinking left out) and the instruction to summarise it, on the
+    same model, with no tools and no thinking: a summary is one plain answer."""
+    lines = []
+    system = hub.get("system")
+    if isinstance(system, str) and system:
+        lines.append(f"<instructions>\n{system}\n</instructions>")
+    elif isinstance(system, list):
+        text = "\n".join(_transcript_block(b) for b in system)
+        if text:
+            lines.append(f"<instructions>\n{text}\n</instructions>")
+    for turn in hub.get("messages") or ():
+        content = turn.get("content")
+        text = content if isinstance(content, str) else "\n".join(
+            t for t in (_transcript_block(b) for b in content or ()) if t)
+        if text:
+            lines.append(f"<{turn.get('role')}>\n{text}\n</{turn.get('role')}>")
+    transcript = "\n\n".join(lines)
+    ask = ("Here is the session so far:\n\n<session>\n" + transcript + "\n</session>\n\n"
+           "Write the handoff summary now.")
+    out = {"model": hub.get("model"), "max_tokens": hub.get("max_tokens"), "system": COMPACTION_SYSTEM,
+           "messages": [{"role": "user", "content": [{"type": "text", "text": ask}]}]}
+    for key in ("stream", "metadata"):
+        if key in hub:
+            out[key] = hub[key]
+    return out

@@ -45,7 +45,11 @@ from .responses_common import (
     CLIENT_BUILTIN_ITEM_TYPES,
     SERVER_ITEM_TYPES,
     anthropic_usage_to_responses,
+    compaction_context,
+    compaction_request,
+    decode_compaction,
     decode_envelope,
+    encode_compaction,
     encode_envelope,
     openai_reasoning_signature,
     read_openai_reasoning_signature,
@@ -98,6 +102,7 @@ class ResponsesContext:
     echo: dict[str, Any] = field(default_factory=dict)
     builtin_tools: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    compaction: bool = False  # the input ended in a compaction_trigger: the answer is one compaction item
     _by_client: dict[tuple[str | None, str], str] = field(default_factory=dict)
 
     def hub_tool(self, namespace: str | None, name: str) -> str:
@@ -448,11 +453,19 @@ def _history_items(
                 p,
             )
         elif itype == "compaction":
-            raise TranslationError(
-                "compaction items can only be read by the OpenAI model that produced them; "
-                "send the conversation itself instead",
-                p,
-            )
+            summary = decode_compaction(item.get("encrypted_content"))
+            if summary is None:
+                raise TranslationError(
+                    "compaction items can only be read by the OpenAI model that produced them; "
+                    "send the conversation itself instead",
+                    p,
+                )
+            leading = False
+            turns.push("user", [{"type": "text", "text": compaction_context(summary)}])
+        elif itype == "compaction_trigger":
+            if i != len(items) - 1:
+                raise TranslationError("a compaction_trigger item must be the last input item", p)
+            ctx.compaction = True
         elif itype in SERVER_ITEM_TYPES:
             ctx.warnings.append(f"{p}: dropped a {itype} item (its outcome is in the assistant's text)")
         elif itype in CLIENT_BUILTIN_ITEM_TYPES:
@@ -479,7 +492,7 @@ def _echo(body: dict, ctx: ResponsesContext) -> dict[str, Any]:
         "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
         "safety_identifier": body.get("safety_identifier"),
         "service_tier": "default",
-        "store": body.get("store") is not False,
+        "store": body.get("store") is True,  # stateless unless asked (the gateway stores only then)
         "temperature": body.get("temperature", 1.0),
         "text": {
             "format": text.get("format") or {"type": "text"},
@@ -645,6 +658,8 @@ def responses_request_to_anthropic(
             cache["ttl"] = "1h"
         out["cache_control"] = cache
     ctx.echo = _echo(body, ctx)
+    if ctx.compaction:  # Codex's remote compaction: the conversation becomes a billed summary
+        return compaction_request(out), ctx
     return out, ctx
 
 
@@ -811,6 +826,7 @@ class AnthropicToResponsesStream:
         self._items: dict[int, _Item] = {}  # hub block index -> item
         self._message: _Item | None = None  # the open message item, while text blocks continue it
         self._next_output = 0
+        self._summary = ""  # a compaction's summary text (ctx.compaction)
 
     # -- helpers --------------------------------------------------------------------
     def _event(self, etype: str, **fields: Any) -> Event:
@@ -1042,6 +1058,12 @@ class AnthropicToResponsesStream:
             return []
         kind = event or data.get("type")
         out = self.start()
+        if self.ctx.compaction and kind in ("content_block_start", "content_block_delta", "content_block_stop"):
+            # A compaction's answer is its summary: collected, sent whole as the compaction item.
+            delta = data.get("delta") if kind == "content_block_delta" else data.get("content_block")
+            if isinstance(delta, dict) and delta.get("type") in ("text_delta", "text") and _s(delta.get("text")):
+                self._summary += delta["text"]
+            return out
         if kind == "content_block_delta":
             item = self._items.get(data.get("index"))  # type: ignore[arg-type]
             delta = data.get("delta")
@@ -1094,6 +1116,14 @@ class AnthropicToResponsesStream:
             if not item.closed and item.kind != "message":
                 self._stop_block(item, out)
         self._close_message(out)
+        if self.ctx.compaction:
+            index = self._next_output
+            self._next_output += 1
+            item = {"id": f"cmp_{self._base}_{index}", "type": "compaction",
+                    "encrypted_content": encode_compaction(self._summary.strip())}
+            out.append(self._event("response.output_item.added", output_index=index, item=dict(item)))
+            self._output.append(item)
+            out.append(self._event("response.output_item.done", output_index=index, item=item))
         self._done = True
         status, incomplete = stop_to_status(self.stop_reason)
         if status == "incomplete" and self._output:

@@ -28,3 +28,12 @@ class ResponsesRequest(Strict):
     metadata: dict[str, StrictStr] | None = None
     include: list[StrictStr] | None = None
     background: StrictBool | None = None
+
+
+class CompactRequest(Strict):
+    """``POST /v1/responses/compact``: the conversation to compact (the rest passes through to OpenAI)."""
+
+    model: StrictStr
+    input: StrictStr | list[Any] | None = None
+    instructions: StrictStr | list[Any] | None = None
+    previous_response_id: StrictStr | None = None

@@ -11,6 +11,7 @@ override the whole lane to keep the client's bytes (lanes/passthrough.py).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -25,6 +26,7 @@ from bytespike.gateway.pipeline import Call, StreamTranslator, anthropic_delta_c
 from bytespike.protocols import SurfaceName, WireName
 from bytespike.providers import Account, UpstreamResponse
 from bytespike.sse import SSEEvent
+from bytespike.store.keys import KeyRecord
 from bytespike.translate import TranslationError
 from bytespike.wire.anthropic import first_error
 
@@ -69,6 +71,7 @@ class Parsed:
     validated: Any = None  # the surface's typed wire model of the request
     hub: dict[str, Any] | None = None  # the hub request, when sizing the hold already translated it
     answer: Any = None  # with it, what answering needs (the surface's context)
+    state: Any = None  # what the surface's ``resolve`` loaded for it (a stored conversation it continues)
 
 
 class HubSource(Protocol):
@@ -119,6 +122,11 @@ class Surface(ABC):
         whether to stream are in the path, the framing in ``alt``); the body alone elsewhere."""
         return self.parse(body, raw)
 
+    async def resolve(self, parsed: Parsed, key: KeyRecord) -> None:
+        """State the request refers to and the gateway keeps (a stored conversation it continues),
+        loaded after authorisation and before sizing; nothing by default."""
+        return None
+
     @abstractmethod
     def size(self, parsed: Parsed) -> None:
         """Checks that depend on the model (limits, requests certain to fail upstream) and the hold's sizes."""
@@ -141,6 +149,16 @@ class Surface(ABC):
     @abstractmethod
     def error_frame(self, err: GatewayError, call: Call) -> bytes:
         """A failure after the stream started, in the protocol's in-band error form."""
+
+    def keep_stream(self, parsed: Parsed, call: Call, sink: HubSink, frames: AsyncIterator[bytes]
+                    ) -> AsyncIterator[bytes]:
+        """The relayed stream, with whatever the surface keeps of a finished answer written before its
+        last frame reaches the client (a stored response); unchanged by default."""
+        return frames
+
+    async def keep(self, parsed: Parsed, call: Call, document: dict[str, Any]) -> None:
+        """Keep what a later request may refer to of a whole answer, before it is sent; nothing by default."""
+        return None
 
 
 class Wire(ABC):

@@ -56,7 +56,12 @@ from bytespike.translate import (
     strip_foreign_thinking,
     strip_hub_markers,
 )
-from bytespike.translate.responses_common import ENVELOPE_PREFIX
+from bytespike.translate.responses_common import (
+    COMPACTION_PREFIX,
+    ENVELOPE_PREFIX,
+    compaction_context,
+    decode_compaction,
+)
 
 # The output text of a content_block_delta, sized for abort billing without decoding the frame.
 _DELTA_TEXT = re.compile(rb'"(?:text|thinking|partial_json)":\s*"((?:[^"\\]|\\.)*)"')
@@ -286,29 +291,89 @@ class ChatPassthrough(Lane):
 # ------------------------------------------------------------------ Responses clients on OpenAI models
 _RESPONSES_DELTA = re.compile(rb'"delta":\s*"((?:[^"\\]|\\.)*)"')
 _TERMINAL = (b'"type":"response.completed"', b'"type":"response.incomplete"')
+_OPENING = (b'"type":"response.created"', b'"type":"response.in_progress"', b'"type":"response.queued"')
 _FAILURE = (b'"type":"response.failed"', b'"type":"error"')
 
 
-def _without_foreign_reasoning(body: dict[str, Any]) -> dict[str, Any]:
-    """Reasoning items another model's answer carried (our ``bsxr:`` envelopes, from Claude or
-    Gemini earlier in a Codex session) are not OpenAI's to verify: it would refuse the whole
-    request (``invalid_encrypted_content``). They are left out; OpenAI's own stay."""
-    items = body.get("input")
-    if not isinstance(items, list) or ENVELOPE_PREFIX.encode() not in dumps(items).encode():
+def _replayable(item: Any) -> bool:
+    """An input item OpenAI can take back with ``store: false``: not another model's reasoning (our
+    ``bsxr:`` envelopes, from Claude or Gemini earlier in a Codex session: OpenAI would refuse the
+    whole request, ``invalid_encrypted_content``), and no reasoning item without its encrypted
+    content (only a stored reasoning item can be referred to by id, and OpenAI stores none here)."""
+    if not isinstance(item, dict) or item.get("type") != "reasoning":
+        return True
+    encrypted = item.get("encrypted_content")
+    return isinstance(encrypted, str) and bool(encrypted) and not encrypted.startswith(ENVELOPE_PREFIX)
+
+
+def _for_openai(item: Any) -> Any:
+    """Our compaction items (a conversation compacted on another model) as the user context they
+    stand for: OpenAI reads only its own compaction items."""
+    if isinstance(item, dict) and item.get("type") == "compaction":
+        summary = decode_compaction(item.get("encrypted_content"))
+        if summary is not None:
+            return {"type": "message", "role": "user",
+                    "content": [{"type": "input_text", "text": compaction_context(summary)}]}
+    return item
+
+
+def openai_responses_body(body: dict[str, Any], history: list[Any], *, store: bool,
+                          compact: bool = False) -> dict[str, Any]:
+    """A Responses request as an OpenAI upstream gets it when the gateway owns the conversation's state.
+
+    The stored ``previous_response_id`` conversation is sent as input items (the pool's OpenAI
+    accounts are separate orgs: a response stored in one is unknown to the next); ``store`` is always
+    false upstream (what the client asked to keep, the gateway keeps); a kept answer asks for its
+    reasoning's encrypted content, so its reasoning items can be replayed statelessly later; what
+    another model left in the conversation is made readable (_replayable, _for_openai). ``compact``:
+    a ``/responses/compact`` body (it has no store or include). Returns ``body`` itself when nothing
+    changes (its bytes then go upstream as sent).
+    """
+    own = body.get("input")
+    items = [{"type": "message", "role": "user", "content": own}] if isinstance(own, str) and history else own
+    changes: dict[str, Any] = {}
+    if history:
+        changes["input"] = [*history, *(items or ())]
+    if "previous_response_id" in body:
+        changes["previous_response_id"] = None
+    if not compact:
+        if body.get("store") is not False:
+            changes["store"] = False
+        include = body.get("include") if isinstance(body.get("include"), list) else []
+        if store and "reasoning.encrypted_content" not in include:
+            changes["include"] = [*include, "reasoning.encrypted_content"]
+    input_items = changes.get("input", body.get("input"))
+    if isinstance(input_items, list) and (not all(_replayable(i) for i in input_items)
+                                          or COMPACTION_PREFIX.encode() in dumps(input_items).encode()):
+        changes["input"] = [_for_openai(i) for i in input_items if _replayable(i)]
+    if not changes:
         return body
-    kept = [i for i in items if not (isinstance(i, dict) and i.get("type") == "reasoning"
-                                     and str(i.get("encrypted_content") or "").startswith(ENVELOPE_PREFIX))]
-    return {**body, "input": kept}
+    out = {**body, **changes}
+    if out.get("previous_response_id") is None:
+        out.pop("previous_response_id", None)
+    return out
+
+
+def echo_state(response: dict[str, Any], echo: dict[str, Any] | None) -> None:
+    """Put back what the client asked in the response object's echo (``store``, ``previous_response_id``):
+    the upstream saw the gateway-owned version of the request (openai_responses_body)."""
+    if echo:
+        response.update(echo)
 
 
 class ResponsesPassthroughStream(StreamTranslator):
-    """OpenAI's Responses events forwarded as received; the terminal event's usage gets the credits."""
+    """OpenAI's Responses events forwarded as received; the terminal event's usage gets the credits.
 
-    def __init__(self, call: Call) -> None:
+    ``echo`` (when the upstream request was reshaped for gateway-owned state) is put back on the
+    response objects the events carry; ``response`` is the terminal event's, for storing."""
+
+    def __init__(self, call: Call, echo: dict[str, Any] | None = None) -> None:
         self.call = call
         self.usage = Usage()
         self.completed = False
         self.upstream_error: GatewayError | None = None
+        self.response: dict[str, Any] | None = None
+        self._echo = echo
         self._failure_sent = False
         self._rename = (f'"model":"{call.model.upstream_model}"'.encode(), f'"model":"{call.model.id}"'.encode()) \
             if call.model.upstream_model != call.model.id else None
@@ -324,6 +389,15 @@ class ResponsesPassthroughStream(StreamTranslator):
                 response["usage"]["credits"] = credits_for(self.call, self.usage)
             if self._rename is not None:
                 response["model"] = self.call.model.id
+            echo_state(response, self._echo)
+            self.response = response
+            return b"event: " + str(data.get("type")).encode() + b"\ndata: " + dumps(data).encode() + b"\n\n"
+        if self._echo and any(marker in raw for marker in _OPENING):
+            data = json.loads(ev.data)
+            if isinstance(data.get("response"), dict):
+                echo_state(data["response"], self._echo)
+                if self._rename is not None:
+                    data["response"]["model"] = self.call.model.id
             return b"event: " + str(data.get("type")).encode() + b"\ndata: " + dumps(data).encode() + b"\n\n"
         if any(marker in raw for marker in _FAILURE):
             self.upstream_error = responses_error(json.loads(ev.data)).to_gateway_error(None)
@@ -350,12 +424,20 @@ class ResponsesPassthroughStream(StreamTranslator):
 
 
 class ResponsesPassthrough(Lane):
-    """Responses clients on OpenAI models: the client's request as sent (its built-in tools, store,
-    previous_response_id: OpenAI's own), only ``model`` renamed and foreign reasoning left out."""
+    """Responses clients on OpenAI models: the client's request as sent (its built-in tools: OpenAI's
+    own), only ``model`` renamed, and the conversation state the gateway's (openai_responses_body)."""
 
     async def run(self, surface: Surface, parsed: Parsed, call: Call, request: Request) -> Response:
-        body = _without_foreign_reasoning(parsed.body)
+        from bytespike.gateway.lanes.responses_surface import ResponsesState, keep_response
+
+        state = parsed.state
+        assert isinstance(state, ResponsesState)
+        path = getattr(surface, "upstream_path", "/responses")  # the compaction surface: /responses/compact
+        compact = path != "/responses"
+        body = openai_responses_body(parsed.body, state.history, store=state.store, compact=compact)
         raw = parsed.raw if body is parsed.body and body.get("model") == call.model.upstream_model else None
+        echo = {"store": state.store, "previous_response_id": state.previous} if not compact and \
+            body is not parsed.body and (state.store or state.previous or "store" in parsed.body) else None
 
         def payload(model: Model) -> bytes:
             if raw is not None and model.upstream_model == call.model.upstream_model:
@@ -363,17 +445,36 @@ class ResponsesPassthrough(Lane):
             return dumps({**body, "model": model.upstream_model}).encode()
 
         upstream = await hold_and_open(call, lambda: open_pooled(
-            call, lambda account, model: oai.post(account, payload(model), "/responses"), parsed.session))
+            call, lambda account, model: oai.post(account, payload(model), path), parsed.session))
         headers = call_headers(call)
         if parsed.stream:
-            return StreamingResponse(relay(call, upstream, ResponsesPassthroughStream(call),
-                                           ping_interval=settings().ping_interval),
-                                     media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+            translator = ResponsesPassthroughStream(call, echo)
+            frames = relay(call, upstream, translator, ping_interval=settings().ping_interval)
+            return StreamingResponse(_kept(frames, translator, state, parsed.body), media_type="text/event-stream",
+                                     headers={**headers, **SSE_HEADERS})
         document, usage = await read_json(
             call, upstream, lambda d: (d, Usage.from_anthropic(responses_usage_to_anthropic(d.get("usage") or {}))))
         if document.get("model") == call.model.upstream_model:
             document["model"] = call.model.id
-        return await billed_json(call, usage, document, headers)
+        echo_state(document, echo)
+        response = await billed_json(call, usage, document, headers)
+        await keep_response(state, parsed.body, document)
+        return response
+
+
+async def _kept(frames: Any, translator: ResponsesPassthroughStream, state: Any, body: dict[str, Any]) -> Any:
+    """The relayed stream; a kept response is stored before its terminal event reaches the client."""
+    from bytespike.gateway.lanes.responses_surface import keep_response
+
+    kept = False
+    try:
+        async for chunk in frames:
+            if not kept and translator.response is not None:
+                kept = True
+                await keep_response(state, body, translator.response)
+            yield chunk
+    finally:
+        await frames.aclose()
 
 
 # ------------------------------------------------------------------ Gemini clients on Gemini models

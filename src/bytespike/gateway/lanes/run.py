@@ -37,9 +37,10 @@ from bytespike.http.render import error_response, parse_json_object, read_body
 from bytespike.protocols import SurfaceName
 
 
-async def run_lane(request: Request, surface_name: SurfaceName) -> Response:
-    """The endpoint of every paid chat surface: errors before the stream in the surface's own shape."""
-    surface = registry.surface(surface_name)
+async def run_lane(request: Request, surface_name: SurfaceName, codec: Surface | None = None) -> Response:
+    """The endpoint of every paid chat surface: errors before the stream in the surface's own shape.
+    ``codec``: a variant of the surface's codec for one endpoint (the Responses compaction)."""
+    surface = codec or registry.surface(surface_name)
     request_id = new_request_id()
     estimated: int | None = 0
     try:
@@ -49,6 +50,7 @@ async def run_lane(request: Request, surface_name: SurfaceName) -> Response:
         access.note(model=body.get("model"))
         parsed = surface.parse_request(request, body, raw)
         auth.authorize(key, parsed.model)
+        await surface.resolve(parsed, key)
         surface.size(parsed)
         at = time.time()
         estimated = hold_credits(parsed.model, {"max_tokens": parsed.max_output}, input_tokens=parsed.input_tokens,
@@ -77,10 +79,14 @@ class HubLane(Lane):
             call, lambda account, model: wire.send(upstream_ctx, account, model, stream), parsed.session))
         headers = call_headers(call)
         if stream:
-            translator = HubRelay(call, wire.source(upstream_ctx, call), surface.sink(answer_ctx, call), surface)
-            return StreamingResponse(relay(call, upstream, translator, ping_interval=settings().ping_interval),
+            sink = surface.sink(answer_ctx, call)
+            translator = HubRelay(call, wire.source(upstream_ctx, call), sink, surface)
+            frames = relay(call, upstream, translator, ping_interval=settings().ping_interval)
+            return StreamingResponse(surface.keep_stream(parsed, call, sink, frames),
                                      media_type=surface.stream_media_type(parsed), headers={**headers, **SSE_HEADERS})
         message = await read_json(call, upstream, lambda doc: wire.message(doc, upstream_ctx, call))
         document = surface.document(message, answer_ctx, call)
-        return await billed_json(call, Usage.from_anthropic(message.get("usage")), document, headers,
-                                 surface.with_credits)
+        response = await billed_json(call, Usage.from_anthropic(message.get("usage")), document, headers,
+                                     surface.with_credits)
+        await surface.keep(parsed, call, document)  # the document has its credits; nothing is sent yet
+        return response
