@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 from bytespike.simulator import strict
 from bytespike.simulator.directives import Directives, parse_directives
 from bytespike.simulator.openai_proto import PREFIX, OpenAISimulator
+from bytespike.simulator.replay import replay_response
 from bytespike.simulator.reply import (
     PlannedToolCall,
     ReplyPlan,
@@ -805,6 +806,12 @@ class OpenAIResponsesSimulator(OpenAISimulator):
             return conversation
         items, tools = conversation
         stream = body.get("stream") is True
+        if d.replay:  # recorded real OpenAI traffic as the answer, byte for byte (simulator/replay.py)
+            try:
+                return replay_response(d.replay, "openai-responses", stream=stream, source=d.replay_source,
+                                       part=d.replay_part)
+            except SimError as exc:
+                return self._error(exc.status, request_id, exc.message, exc.etype, exc.param, exc.code)
         if not stream and d.error_after is not None:
             return self._late_failure(request_id)
         plan = plan_reply(build_request(body, items, tools, turn, d))

@@ -24,8 +24,11 @@ from typing import Any
 
 from bytespike.simulator.wire import RawResponse, SimError, json_response
 
-# Which recording folders each simulated wire can answer with (the Responses wire: issue #17).
-WIRE_DIRS = {"anthropic": ("anthropic",), "openai": ("openai-chat", "deepseek"), "gemini": ("gemini",)}
+# Which recording folders each simulated wire can answer with.
+WIRE_DIRS = {"anthropic": ("anthropic",), "openai": ("openai-chat", "deepseek"), "gemini": ("gemini",),
+             "openai-responses": ("openai-responses",)}
+# The event that ends one response of a recorded stream (Anthropic's, OpenAI Responses').
+_LAST_EVENTS = frozenset({"message_stop", "response.completed", "response.incomplete", "response.failed"})
 _NAME = re.compile(r"^[a-z0-9-]+/[A-Za-z0-9._-]+$")
 _ANTHROPIC_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "permission_error": 403,
                      "not_found_error": 404, "request_too_large": 413, "rate_limit_error": 429, "api_error": 500,
@@ -52,14 +55,15 @@ class Recording:
 
     def parts(self) -> list[tuple[str, ...]]:
         """The stream split into the responses it holds. Some recordings are a multi-step exchange
-        saved as one file (several Anthropic messages, each ending in ``message_stop``); a real
-        upstream sends one per HTTP response, so each part is replayed on its own."""
+        saved as one file (several Anthropic messages, each ending in ``message_stop``; several
+        OpenAI responses, each ending in its terminal event); a real upstream sends one per HTTP
+        response, so each part is replayed on its own."""
         if self.lines is None:
             return []
         parts: list[list[str]] = [[]]
         for line in self.lines:
             parts[-1].append(line)
-            if _event_name(line) == "message_stop":
+            if _event_name(line) in _LAST_EVENTS:
                 parts.append([])
         return [tuple(p) for p in parts if p]
 
@@ -108,6 +112,10 @@ def replay_response(name: str, wire: str, *, stream: bool, source: str | None, p
         return RawResponse(200, b"".join(frames(wire, lines)), [], "text/event-stream; charset=utf-8")
     if rec.body is not None and (source != "chunks" or lines is None) and part == 1:
         return json_response(200, rec.body, [])
+    if wire == "openai-responses":
+        failure = _responses_failure(tuple(_parse(line) for line in lines or ()))
+        if failure is not None:  # the same failure, as the non-streamed request gets it
+            return json_response(error_status(wire, failure), failure, [])
     return json_response(200, accumulate(wire, tuple(_parse(line) for line in lines or ())), [])
 
 
@@ -117,7 +125,7 @@ _TYPE = re.compile(r'"type"\s*:\s*"([A-Za-z_.]+)"')
 def frames(wire: str, lines: tuple[str, ...]) -> list[bytes]:
     """Each payload, byte for byte as recorded, in the provider's SSE framing."""
     data = [line.encode() for line in lines]
-    if wire == "anthropic":
+    if wire in ("anthropic", "openai-responses"):  # named events (Responses: no [DONE] either)
         return [b"event: " + _event_name(line).encode() + b"\ndata: " + raw + b"\n\n" for line, raw in zip(lines, data, strict=True)]
     if wire == "gemini":
         return [b"data: " + raw + b"\r\n\r\n" for raw in data]
@@ -130,6 +138,21 @@ def _event_name(line: str) -> str:
         return parsed["type"]
     match = _TYPE.search(line)  # malformed JSON: its first "type" is most likely its own
     return match.group(1) if match else "message"
+
+
+def _responses_failure(events: tuple[Any, ...]) -> dict[str, Any] | None:
+    """A Responses stream's failure as an error body (``{"error": {...}}``), or None."""
+    for e in events:
+        if not isinstance(e, dict):
+            continue
+        if e.get("type") == "error":
+            nested = e.get("error") if isinstance(e.get("error"), dict) else e
+            return {"error": {k: nested.get(k) for k in ("message", "type", "param", "code")}}
+        if e.get("type") == "response.failed":
+            error = (e.get("response") or {}).get("error") or {}
+            return {"error": {"message": error.get("message"), "type": "server_error", "param": None,
+                              "code": error.get("code")}}
+    return None
 
 
 def error_status(wire: str, body: Any) -> int:
@@ -146,6 +169,8 @@ def error_status(wire: str, body: Any) -> int:
 def accumulate(wire: str, chunks: tuple[Any, ...] | list[Any]) -> dict[str, Any]:
     if wire == "anthropic":
         return _anthropic_message(chunks)
+    if wire == "openai-responses":
+        return _openai_response(chunks)
     if wire == "gemini":
         return _gemini_response(chunks)
     return _openai_completion(chunks)
@@ -183,6 +208,18 @@ def _anthropic_message(events: Any) -> dict[str, Any]:
             usage.update({k: v for k, v in (ev.get("usage") or {}).items() if v is not None})
     message["content"] = [blocks[i] for i in sorted(blocks)]
     return message
+
+
+def _openai_response(events: Any) -> dict[str, Any]:
+    """What OpenAI's non-streamed answer to the same response is: the terminal event's response
+    object, its ``output`` the items the stream finished (hand-trimmed recordings leave it empty)."""
+    done = [e["item"] for e in events if isinstance(e, dict) and e.get("type") == "response.output_item.done"]
+    terminal = next((e["response"] for e in reversed(events) if isinstance(e, dict) and isinstance(e.get("response"), dict)
+                     and e.get("type") in ("response.completed", "response.incomplete")), None)
+    if terminal is None:
+        first = next((e["response"] for e in events if isinstance(e, dict) and isinstance(e.get("response"), dict)), {})
+        terminal = {**first, "status": "completed"}
+    return {**terminal, "output": terminal.get("output") or done}
 
 
 def _openai_completion(chunks: Any) -> dict[str, Any]:

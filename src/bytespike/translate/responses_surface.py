@@ -1097,6 +1097,13 @@ class AnthropicToResponsesStream:
             message = data.get("message")
             if isinstance(message, dict):
                 self.usage = merge_anthropic_usage(self.usage, message.get("usage"))
+                if message.get("content") and not self._items:
+                    # Claude's whole-block message_start (programmatic tool calling): the blocks
+                    # arrive inside it, with no block events and often no message_delta.
+                    if isinstance(message.get("stop_reason"), str):
+                        self.stop_reason = message["stop_reason"]
+                    for name, block_event in _message_events({**message, "usage": {}})[1:-2]:
+                        out += self.feed(name, block_event)
             return out
         if kind == "message_delta":
             self.usage = merge_anthropic_usage(self.usage, data.get("usage"))
