@@ -190,7 +190,9 @@ def _add_tool(
         ctx.tools[hub] = ClientTool(name, ttype, namespace)
         if ttype == "function":
             schema = tool.get("parameters")
-            if not isinstance(schema, dict) or not schema:
+            if schema is not None and not isinstance(schema, dict):  # OpenAI: "expected an object"
+                raise TranslationError("function tools' parameters must be an object", param + ".parameters")
+            if not schema:
                 schema = {"type": "object", "properties": {}}
             elif "type" not in schema:
                 schema = {"type": "object", **schema}
@@ -615,6 +617,8 @@ def responses_request_to_anthropic(
     if text is not None and not isinstance(text, dict):
         raise TranslationError("text must be an object", "text")
     fmt = (text or {}).get("format")
+    if fmt is not None and not isinstance(fmt, dict):  # a format silently dropped is a wrong answer
+        raise TranslationError("text.format must be an object", "text.format")
     if isinstance(fmt, dict):
         ftype = fmt.get("type")
         if ftype == "json_schema":
