@@ -68,9 +68,16 @@ class Recording:
         return [tuple(p) for p in parts if p]
 
     @property
+    def body_is_error(self) -> bool:
+        """The non-streamed body is an error body (a Responses answer carries ``"error": null``)."""
+        body = self.body
+        return isinstance(body, dict) and isinstance(body.get("error"), dict) \
+            and not any(k in body for k in ("candidates", "choices", "content", "output"))
+
+    @property
     def is_error(self) -> bool:
-        return self.lines is None and isinstance(self.body, dict) and "error" in self.body \
-            and "candidates" not in self.body and "choices" not in self.body and "content" not in self.body
+        """The recording is only an error body (no stream beside it)."""
+        return self.lines is None and self.body_is_error
 
 
 @lru_cache(maxsize=512)
@@ -111,7 +118,8 @@ def replay_response(name: str, wire: str, *, stream: bool, source: str | None, p
             raise SimError(404, f"replay: {name!r} has no recorded stream", "not_found_error")
         return RawResponse(200, b"".join(frames(wire, lines)), [], "text/event-stream; charset=utf-8")
     if rec.body is not None and (source != "chunks" or lines is None) and part == 1:
-        return json_response(200, rec.body, [])
+        # an error body recorded beside a stream comes with its error status, as it did upstream
+        return json_response(error_status(wire, rec.body) if rec.body_is_error else 200, rec.body, [])
     if wire == "openai-responses":
         failure = _responses_failure(tuple(_parse(line) for line in lines or ()))
         if failure is not None:  # the same failure, as the non-streamed request gets it
