@@ -39,6 +39,12 @@ def test_the_gemini_api_example_runs_with_nothing_but_dev_env(stack: Stack, tmp_
     assert all(int(e) > 0 for _, e in found), proc.stdout
 
 
+def test_the_responses_example_runs(stack: Stack, tmp_path: Path) -> None:
+    proc = _run(stack, _block("**OpenAI Responses**"), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert int(re.findall(r"billed: (\d+) credits", proc.stdout)[0]) > 0, proc.stdout
+
+
 def test_the_multimodal_example_shows_the_estimate_and_the_bill_of_each_call(stack: Stack, tmp_path: Path) -> None:
     proc = _run(stack, _block("## Multimodal endpoints"), tmp_path)
     assert proc.returncode == 0, proc.stderr
