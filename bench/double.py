@@ -1,4 +1,4 @@
-"""A lean zero-delay upstream double speaking OpenAI Chat Completions and Anthropic Messages.
+"""A lean zero-delay upstream double speaking OpenAI Chat Completions, OpenAI Responses and Anthropic Messages.
 
 Stdlib only (uses uvloop when importable). One asyncio Protocol per connection, HTTP/1.1
 keep-alive, pre-rendered frames: it spends a few tens of microseconds per request, so the
@@ -8,6 +8,8 @@ Routes (any prefix is accepted, so every gateway can be pointed at the same proc
   POST …/chat/completions   OpenAI JSON or SSE (``"stream": true``; usage chunk when
                             ``stream_options.include_usage`` is true)
   POST …/messages           Anthropic JSON or SSE
+  POST …/responses          OpenAI Responses JSON or SSE (named events, ``sequence_number``s,
+                            usage in ``response.completed``)
   GET  /_double/arrivals?since=T   monotonic arrival times (time.perf_counter) after T
   GET  /_double/health
 
@@ -89,6 +91,46 @@ def openai_frames(model: str, deltas: int, include_usage: bool) -> tuple[list[by
     if include_usage:
         tail.append(frame([], {"prompt_tokens": 12, "completion_tokens": deltas, "total_tokens": 12 + deltas}))
     tail.append(b"data: [DONE]\n\n")
+    return pre, delta, tail
+
+
+# ------------------------------------------------------------------ OpenAI Responses
+def _response(rid: str, model: str, status: str, text: str | None, deltas: int) -> dict:
+    output = [] if text is None else [{"id": f"msg_{rid}", "type": "message", "status": "completed", "role": "assistant",
+                                       "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+    return {"id": f"resp_{rid}", "object": "response", "created_at": int(time.time()), "status": status,
+            "model": model, "output": output, "error": None, "incomplete_details": None,
+            "usage": None if text is None else {
+                "input_tokens": 12, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": deltas,
+                "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 12 + deltas}}
+
+
+def responses_json(model: str, deltas: int) -> bytes:
+    return _dumps(_response(f"dbl{_next_id()}", model, "completed", TOKEN * deltas, deltas))
+
+
+def responses_frames(model: str, deltas: int) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """(preamble frames, one frame per delta, tail frames): every event numbered, as OpenAI sends them."""
+    rid = f"dbl{_next_id()}"
+    seq = iter(range(1_000_000))
+    item = {"id": f"msg_{rid}", "type": "message", "status": "in_progress", "role": "assistant", "content": []}
+    part = {"type": "output_text", "text": "", "annotations": []}
+
+    def ev(name: str, **data: object) -> bytes:
+        return _ev(name, {"type": name, "sequence_number": next(seq), **data})
+
+    pre = [ev("response.created", response=_response(rid, model, "in_progress", None, 0)),
+           ev("response.in_progress", response=_response(rid, model, "in_progress", None, 0)),
+           ev("response.output_item.added", output_index=0, item=item),
+           ev("response.content_part.added", item_id=item["id"], output_index=0, content_index=0, part=part)]
+    delta = [ev("response.output_text.delta", item_id=item["id"], output_index=0, content_index=0, delta=TOKEN)
+             for _ in range(deltas)]
+    text = TOKEN * deltas
+    done_part = {**part, "text": text}
+    tail = [ev("response.output_text.done", item_id=item["id"], output_index=0, content_index=0, text=text),
+            ev("response.content_part.done", item_id=item["id"], output_index=0, content_index=0, part=done_part),
+            ev("response.output_item.done", output_index=0, item={**item, "status": "completed", "content": [done_part]}),
+            ev("response.completed", response=_response(rid, model, "completed", text, deltas))]
     return pre, delta, tail
 
 
@@ -221,6 +263,27 @@ SSE_HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-contro
 
 async def handle(conn: Conn, method: str, target: str, body: bytes, keep: bool) -> None:
     path = target.split("?", 1)[0]
+    if path.endswith("/responses"):
+        d = parse_directives(body)
+        deltas = int(d.get("deltas", 8))
+        m = MODEL.search(body)
+        model = m.group(1).decode() if m else "unknown"
+        if d.get("first_token_ms", 0) and not STREAM.search(body):
+            await asyncio.sleep(d["first_token_ms"] / 1000)
+        if not STREAM.search(body):
+            conn.send_simple(200, responses_json(model, deltas), keep=keep)
+            return
+        pre, each, tail = responses_frames(model, deltas)
+        conn.write(SSE_HEAD + b"".join(_chunk(f) for f in pre))
+        first, interval = d.get("first_token_ms", 0) / 1000, d.get("interval_ms", 0) / 1000
+        if first:
+            await asyncio.sleep(first)
+        for i, frame in enumerate(each):
+            if i and interval:
+                await asyncio.sleep(interval)
+            conn.write(_chunk(frame))
+        conn.write(b"".join(_chunk(f) for f in tail) + b"0\r\n\r\n")
+        return
     if path.endswith("/chat/completions") or path.endswith("/messages"):
         openai = path.endswith("/chat/completions")
         d = parse_directives(body)

@@ -203,7 +203,7 @@ def charts(r: dict[str, Any], docs: Path) -> list[str]:
     # 2. cross-protocol lanes
     if "s3" in r:
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-        lanes = [ln for ln in ("oai>ant", "ant>oai", "ant>ant") if ln in r["s3"]]
+        lanes = [ln for ln in ("oai>ant", "ant>oai", "ant>ant", "rsp>rsp", "rsp>ant") if ln in r["s3"]]
         width = 0.2
         for ax, field, title in ((axes[0], "added_p50", "Streaming lanes (32 deltas): added total (ms)"),
                                  (axes[1], "cpu_ms", "Streaming lanes (32 deltas): CPU per request (ms)")):

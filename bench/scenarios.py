@@ -50,7 +50,7 @@ class Plan:
     dyn_reqs: int = 20
     profile_seconds: float = 20.0
     warmup: int = 10
-    lanes: tuple[str, ...] = ("oai>oai", "ant>ant", "oai>ant", "ant>oai")
+    lanes: tuple[str, ...] = ("oai>oai", "ant>ant", "oai>ant", "ant>oai", "rsp>rsp", "rsp>ant")
 
 
 FULL = Plan()
@@ -190,7 +190,7 @@ async def s2_stream(h: Harness, plan: Plan, keys: list[str]) -> dict[str, Any]:
 
 async def s3_cross(h: Harness, plan: Plan, keys: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for lane in ("oai>ant", "ant>oai", "ant>ant"):
+    for lane in ("oai>ant", "ant>oai", "ant>ant", "rsp>rsp", "rsp>ant"):
         log(f"scenario 3: streaming lane {lane}")
         pr = await interleaved(h, keys, lane, True, "deltas=32", plan.n_cross, plan.rounds, plan.warmup)
         rows = added(pr, ("ttfb", "p50"))

@@ -27,19 +27,24 @@ PORTKEY_DIR = Path(os.environ.get("BENCH_PORTKEY_DIR", ROOT / ".bench" / "portke
 PORTKEY_JS = PORTKEY_DIR / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-MODELS = {"openai": "gpt-6-luna", "anthropic": "claude-haiku-5-5"}
+MODELS = {"openai": "gpt-6-luna", "anthropic": "claude-haiku-5-5", "responses": "gpt-6-luna"}
 # lane -> (client protocol, upstream protocol)
 LANES = {
     "oai>oai": ("openai", "openai"),
     "ant>ant": ("anthropic", "anthropic"),
     "oai>ant": ("openai", "anthropic"),
     "ant>oai": ("anthropic", "openai"),
+    # OpenAI Responses clients (issue 17): by pass-through to OpenAI's Responses, through the hub to Claude
+    "rsp>rsp": ("responses", "responses"),
+    "rsp>ant": ("responses", "anthropic"),
 }
 LANE_LABEL = {
     "oai>oai": "OpenAI client → OpenAI-format upstream",
     "ant>ant": "Anthropic client → Claude upstream",
     "oai>ant": "OpenAI client → Claude-format upstream",
     "ant>oai": "Anthropic client → OpenAI-format upstream",
+    "rsp>rsp": "OpenAI Responses client → OpenAI Responses upstream",
+    "rsp>ant": "OpenAI Responses client → Claude-format upstream",
 }
 LITELLM_KEY = "sk-bench-master"
 BENCH_CREDITS = 10_000_000_000  # $10,000 on the demo wallet: far above what any run can hold at once
@@ -182,6 +187,8 @@ async def top_up(port: int, operator_key: str, credits: int) -> None:
 def body(proto: str, model: str, stream: bool, directives: str) -> dict:
     b: dict = {"model": model, "max_tokens": 64,
                "messages": [{"role": "user", "content": f"Say hello. [[sim {directives}]]"}]}
+    if proto == "responses":
+        b = {"model": model, "max_output_tokens": 64, "input": f"Say hello. [[sim {directives}]]"}
     if stream:
         b["stream"] = True
     return b
@@ -219,6 +226,8 @@ class Direct(System):
         upstream = LANES[lane][1]
         if upstream == "openai":
             return "/openai/v1/chat/completions", {"authorization": f"Bearer {SIM_KEY}"}
+        if upstream == "responses":
+            return "/openai/v1/responses", {"authorization": f"Bearer {SIM_KEY}"}
         return "/anthropic/v1/messages", {"x-api-key": SIM_KEY, "anthropic-version": "2023-06-01"}
 
 
@@ -228,6 +237,8 @@ class KeyedGateway(System):
     def path_headers(self, lane: str) -> tuple[str, dict[str, str]]:
         if LANES[lane][0] == "openai":
             return "/v1/chat/completions", {"authorization": f"Bearer {self.secret}"}
+        if LANES[lane][0] == "responses":
+            return "/v1/responses", {"authorization": f"Bearer {self.secret}"}
         return "/v1/messages", {"x-api-key": self.secret, "anthropic-version": "2023-06-01"}
 
 
@@ -236,11 +247,12 @@ class Portkey(System):
 
     def path_headers(self, lane: str) -> tuple[str, dict[str, str]]:
         client_proto, upstream = LANES[lane]
-        host = f"http://127.0.0.1:{self.upstream_port}/" + ("openai/v1" if upstream == "openai" else "anthropic/v1")
-        headers = {"x-portkey-provider": upstream, "x-portkey-custom-host": host}
-        if client_proto == "openai":
+        provider = "openai" if upstream == "responses" else upstream
+        host = f"http://127.0.0.1:{self.upstream_port}/" + ("openai/v1" if provider == "openai" else "anthropic/v1")
+        headers = {"x-portkey-provider": provider, "x-portkey-custom-host": host}
+        if client_proto in ("openai", "responses"):
             headers["authorization"] = f"Bearer {SIM_KEY}"
-            return "/v1/chat/completions", headers
+            return ("/v1/chat/completions" if client_proto == "openai" else "/v1/responses"), headers
         headers.update({"x-api-key": SIM_KEY, "anthropic-version": "2023-06-01"})
         return "/v1/messages", headers
 
