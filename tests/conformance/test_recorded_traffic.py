@@ -24,6 +24,7 @@ clients, checked with ``check_responses_events`` and the openai SDK's ``Response
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import secrets
@@ -39,6 +40,7 @@ import pytest
 from anthropic._models import construct_type as anthropic_construct
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import RawMessageStreamEvent
+from google.genai import types as genai_types
 from openai import omit
 from openai._models import construct_type as openai_construct
 from openai.lib.streaming.chat import ChatCompletionStreamState
@@ -52,15 +54,18 @@ from bytespike.catalog import CATALOG_PATH, catalog
 from bytespike.simulator.replay import accumulate, load, recordings_dir
 from bytespike.translate import (
     assemble_anthropic_events,
+    assemble_gemini_chunks,
     assemble_openai_chunks,
     assemble_responses_events,
     check_anthropic_events,
+    check_gemini_chunks,
     check_openai_chunks,
     check_responses_events,
     gemini_usage_to_anthropic,
     openai_usage_to_anthropic,
     responses_usage_to_anthropic,
 )
+from bytespike.translate.gemini_surface import merge_gemini_parts
 from tests.support.stack import Stack, gateway_on
 
 # The anthropic SDK's models predate some of Claude's block kinds (advisor, MCP, compaction ...):
@@ -81,7 +86,7 @@ LANES: dict[str, str | dict[str, str]] = {
     # and the Responses pass-through (Responses clients).
     "openai-responses": "gpt-6.2-sol",
 }
-SURFACES = ("anthropic", "openai", "responses")
+SURFACES = ("anthropic", "openai", "responses", "gemini")
 # (folder, surface) pairs the default catalog has no lane for, run on a gateway whose catalog has
 # one: the catalog edit (old, new) and why.
 OTHER_CATALOG = {
@@ -127,7 +132,8 @@ def _bodies() -> list[Recorded]:
 
 def _lane_model(folder: str, surface: str) -> str | None:
     model = LANES[folder]
-    return model if isinstance(model, str) else model.get(surface)
+    # The Gemini surface reaches OpenAI-format traffic the way Anthropic clients do (Ark's Chat wire).
+    return model if isinstance(model, str) else model.get("anthropic" if surface == "gemini" else surface)
 
 
 CASES = [pytest.param(rec, surface, id=f"{surface}:{rec.label}")
@@ -517,8 +523,115 @@ def test_recorded_stream_through_every_lane(request: pytest.FixtureRequest, stac
                                            surface: str) -> None:
     model = _model_for(rec, surface)
     stack = _stack_for(request, stack, rec, surface)
-    lane = {"anthropic": _anthropic_lane, "openai": _openai_lane, "responses": _responses_lane}[surface]
+    lane = {"anthropic": _anthropic_lane, "openai": _openai_lane, "responses": _responses_lane,
+            "gemini": _gemini_lane}[surface]
     lane(stack, key, rec, model)
+
+
+# ------------------------------------------------------------------ the Gemini surface
+def _gemini_url(stack: Stack, model: str, method: str) -> str:
+    return f"{stack.base_url}/v1beta/models/{model}:{method}"
+
+
+def _gemini_body(rec: Recorded, model: str, extra: str = "") -> dict[str, Any]:
+    return {"contents": [{"role": "user", "parts": [{"text": _prompt(rec, extra)}]}],
+            "generationConfig": {"maxOutputTokens": _max_tokens(model)}}
+
+
+def _without_credits(chunk: dict[str, Any]) -> dict[str, Any]:
+    usage = chunk.get("usageMetadata")
+    if not isinstance(usage, dict) or "credits" not in usage:
+        return chunk
+    return {**chunk, "usageMetadata": {k: v for k, v in usage.items() if k != "credits"}}
+
+
+def _gemini_view(response: dict[str, Any]) -> dict[str, Any]:
+    """What a client reads of an assembled answer: candidate 0's parts (adjacent text parts as one,
+    as a client joins them: Gemini's own whole answer may split them otherwise) and finish reason."""
+    cand = response["candidates"][0]
+    return {"parts": _clean(merge_gemini_parts(list(cand["content"]["parts"]))), "finishReason": cand.get("finishReason")}
+
+
+def _gemini_lane(stack: Stack, key: str, rec: Recorded, model: str) -> None:
+    headers = {"x-goog-api-key": key}
+    body = _gemini_body(rec, model)
+    r = httpx.post(_gemini_url(stack, model, "streamGenerateContent"), params={"alt": "sse"}, json=body,
+                   headers=headers, timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/event-stream")
+    chunks = [json.loads(data) for _, data in _sse(r.text)]
+    if rec.ref in UPSTREAM_FAILURES:
+        assert list(chunks[-1]) == ["error"] and _names_failure(rec, chunks[-1]["error"]["message"]), chunks[-1]
+        assert _cost(stack, r.headers["request-id"], "FAILED") == 0
+        return
+    assert not [c for c in chunks if "error" in c], f"{rec.ref}: the gateway ended the stream with an error"
+    passthrough = rec.folder == "gemini"
+    if passthrough:  # Gemini's own chunks, only the credits added (Gemini puts usage on every chunk)
+        parts = load(rec.ref).parts()
+        assert [_without_credits(c) for c in chunks] == [json.loads(line) for line in parts[rec.part - 1]]
+    else:
+        check_gemini_chunks(chunks)
+    ours = assemble_gemini_chunks(chunks)
+
+    # google-genai's own types read every chunk as the SDK does (unknown fields such as credits
+    # dropped: it strips them from the dict it is given, hence the copies); its text and calls are
+    # the assembled answer's.
+    sdk = [genai_types.GenerateContentResponse._from_response(response=copy.deepcopy(c), kwargs={}) for c in chunks]
+    sdk_text = "".join(p.text for s in sdk for p in (s.candidates[0].content.parts or ())  # type: ignore[index, union-attr]
+                       if p.text is not None and not p.thought)
+    assert sdk_text == "".join(p.get("text", "") for p in ours["candidates"][0]["content"]["parts"]
+                               if not p.get("thought"))
+    sdk_calls = [(p.function_call.name, p.function_call.args or {}) for s in sdk
+                 for p in (s.candidates[0].content.parts or ()) if p.function_call]  # type: ignore[index, union-attr]
+    assert sdk_calls == [(p["functionCall"].get("name"), p["functionCall"].get("args") or {})
+                         for p in ours["candidates"][0]["content"]["parts"] if "functionCall" in p]
+
+    # The JSON-array framing (no alt): one array of the same chunks.
+    arr = httpx.post(_gemini_url(stack, model, "streamGenerateContent"), json=body, headers=headers, timeout=60)
+    assert arr.status_code == 200, arr.text
+    assert arr.headers["content-type"].startswith("application/json")
+    array = json.loads(arr.content)
+    assert isinstance(array, list)
+    if passthrough:
+        assert array == chunks, "array != sse"
+    else:
+        check_gemini_chunks(array)
+        assert _gemini_view(assemble_gemini_chunks(array)) == _gemini_view(ours), "array != sse"
+
+    whole = httpx.post(_gemini_url(stack, model, "generateContent"), headers=headers, timeout=60,
+                       json=_gemini_body(rec, model, "replay_source=chunks"))
+    assert whole.status_code == 200, whole.text
+    response = whole.json()
+    if rec.ref in SELF_CONTRADICTING:  # what was streamed reaches the client; the final text says less
+        assert _gemini_view(response) != _gemini_view(ours)
+    else:
+        assert _gemini_view(response) == _gemini_view(ours), "stream != non-stream"
+
+    request_id = r.headers["request-id"]
+    billed = chunks[-1]["usageMetadata"]["credits"]
+    assert billed == _cost(stack, request_id) == _expected_credits(model, rec, int(r.headers["estimated_credits"]))
+    assert array[-1]["usageMetadata"]["credits"] == _cost(stack, arr.headers["request-id"]) == billed
+    assert response["usageMetadata"]["credits"] == _cost(stack, whole.headers["request-id"]) == billed
+    assert int(whole.headers["estimated_credits"]) >= billed
+
+
+def _gemini_body_case(stack: Stack, key: str, rec: Recorded, model: str) -> None:
+    """A recorded body on the Gemini surface: the answer with its credits, or the upstream's error
+    in Google's shape with nothing billed."""
+    r = httpx.post(_gemini_url(stack, model, "generateContent"), json=_gemini_body(rec, model),
+                   headers={"x-goog-api-key": key}, timeout=60)
+    assert "estimated_credits" in r.headers
+    if load(rec.ref).body_is_error:
+        assert r.status_code < 500 or r.status_code in (502, 503, 529), r.text
+        err = r.json()
+        assert list(err) == ["error"] and err["error"]["code"] == r.status_code, err
+        assert isinstance(err["error"]["message"], str) and isinstance(err["error"]["status"], str), err
+        item = stack.ddb.get_item(TableName=stack.tables["RESERVATIONS_TABLE"], Key={"id": {"S": r.headers["request-id"]}},
+                                  ConsistentRead=True).get("Item")
+        assert item is None or int(item.get("cost", {}).get("N", "0")) == 0
+        return
+    assert r.status_code == 200, r.text
+    assert r.json()["usageMetadata"]["credits"] == _cost(stack, r.headers["request-id"])
 
 
 @pytest.mark.parametrize(("rec", "surface"), BODY_CASES)
@@ -528,6 +641,8 @@ def test_recorded_body_through_every_lane(request: pytest.FixtureRequest, stack:
     the caller's protocol, or the upstream's error in the caller's shape with nothing billed."""
     model = _model_for(rec, surface)
     stack = _stack_for(request, stack, rec, surface)
+    if surface == "gemini":
+        return _gemini_body_case(stack, key, rec, model)
     recorded = load(rec.ref)
     if surface == "anthropic":
         client: Any = stack.anthropic(key)
