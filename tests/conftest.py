@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.stack import Stack, gateway_on, local_stack_process
+from tests.support.stack import ALERTS_ENV, Stack, gateway_on, local_stack_process
 
 # What the test stack runs with: a small body limit (cheap 413 tests), a short auth cache
 # (revocation tests), a fast sweeper and stream poller.
@@ -18,10 +18,7 @@ STACK_ENV = {
     "MAX_BODY_BYTES": str(1024 * 1024),
     "AUTH_CACHE_TTL_SECONDS": "2",
     "SSE_PING_INTERVAL": "5",
-    # Alerts: rules apply within a second; 3 attempts per round, 0.2 s and 0.5 s apart; rounds 1, 2, 4 s apart.
-    "ALERTS_RULES_TTL_SECONDS": "1",
-    "ALERTS_RETRY_DELAYS": "0.2,0.5",
-    "ALERTS_RETRY_SCHEDULE": "1,2,4",
+    **ALERTS_ENV,
 }
 STACK_ARGS = ["--sweep-interval", "1", "--poll-interval", "0.1", "--table-prefix", "bytespike-test"]
 

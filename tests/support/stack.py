@@ -55,9 +55,23 @@ def local_stack_process(workdir: Path, *, args: list[str] | None = None,
                 proc.kill()
 
 
+# The test stacks' alert delivery: rules apply within a second; 3 attempts per round, 0.2 s and
+# 0.5 s apart; rounds 1, 2, 4 s apart. Shared by every process polling one DynamoDB's Alerts stream.
+ALERTS_ENV = {
+    "ALERTS_RULES_TTL_SECONDS": "1",
+    "ALERTS_RETRY_DELAYS": "0.2,0.5",
+    "ALERTS_RETRY_SCHEDULE": "1,2,4",
+}
+
+
 def gateway_on(stack: Stack, workdir: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
     """Another gateway process on ``stack``'s DynamoDB (its own simulator, poller and sweeper), run
-    with ``env`` on top of the production defaults; a context manager like ``local_stack_process``."""
+    with ``env`` on top of the production defaults; a context manager like ``local_stack_process``.
+
+    A joined gateway also polls the shared Alerts stream and runs its retries, standing in for the
+    one AlertsFunction, so it delivers alerts on the test stack's schedule (``ALERTS_ENV``): on
+    production timings it took over the session's alert events and retried them minutes apart."""
+    env = {**ALERTS_ENV, **env}
     args = ["--dynamodb-url", stack.dynamodb_url, "--table-prefix", "bytespike-test", "--sweep-interval", "1",
             "--poll-interval", "0.1"]
     return local_stack_process(workdir, args=args, env=env)
