@@ -103,6 +103,9 @@ def test_gateway_killed_mid_stream_releases_the_holds_after_their_deadline(stack
     expires_at = max(int(r["expires_at"]) for r in held)
     released = stack.wait_all_released(org.org_id, timeout=max(0.0, expires_at - killed_at) + 10)
     assert all(r["state"] == "EXPIRED" and r["cost"] == 0 and r["outcome"] == "expired by sweeper" for r in released)
-    # Within the deadline plus one sweep (and the stream poller's beat), not at some later time.
-    assert all(int(r["released_at"]) / 1000 <= int(r["expires_at"]) + 1 + SWEEP_INTERVAL + 2 for r in released)
+    # Within the deadline plus one sweep and the stream poller's beat, not at some later time; the
+    # slack is for the session stack's gateway, which sweeps between other suites' requests (a whole
+    # run once saw a release past the former 2 s of slack).
+    late = {r["id"]: int(r["released_at"]) / 1000 - int(r["expires_at"]) for r in released}
+    assert all(s <= 1 + SWEEP_INTERVAL + 5 for s in late.values()), late
     assert stack.assert_conservation(org.org_id) == {"balance": org.topped_up, "billed": 0, "open_holds": 0}
