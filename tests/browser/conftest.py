@@ -123,3 +123,23 @@ def shot(page: Any, folder: Path, name: str, **kwargs: Any) -> None:
     must not rewrite committed files. The page is still rendered the same way either way."""
     if screenshots_wanted():
         page.screenshot(path=folder / name, full_page=kwargs.pop("full_page", True), **kwargs)
+
+
+@contextlib.contextmanager
+def opened(browser: Any, url: str, **context: Any) -> Iterator[Any]:
+    """A fresh browser context (its own sessionStorage) on ``url``, once the page says it is ready;
+    any uncaught script error on it fails the test."""
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport=context.pop("viewport", {"width": 1280, "height": 1000}), **context)
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(url)
+        expect(page.locator("body")).to_have_attribute("data-ready", "true")
+        yield page
+        assert not errors, errors
+    finally:
+        ctx.close()

@@ -20,7 +20,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from bytespike.alerts import webhook
-from tests.browser.conftest import shot
+from tests.browser.conftest import opened, shot
 from tests.support.stack import Org, Stack
 from tests.support.webhooks import Receiver, wait_emails
 
@@ -29,18 +29,8 @@ CLAUDE, GPT, GEMINI = "claude-haiku-5-5", "gpt-6-luna", "gemini-3.5-flash-lite"
 
 @contextmanager
 def console(browser: Any, stack: Stack, **context: Any) -> Iterator[Page]:
-    ctx = browser.new_context(viewport=context.pop("viewport", {"width": 1280, "height": 1000}), **context)
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.goto(stack.base_url + "/console")
-        expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    with opened(browser, stack.base_url + "/console", **context) as page:
         yield page
-        assert not errors, errors
-    finally:
-        ctx.close()
 
 
 def sign_in(page: Page, key: str) -> None:

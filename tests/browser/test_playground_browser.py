@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SourceRelay, shot
+from tests.browser.conftest import SourceRelay, opened, shot
 from tests.support.stack import Stack, next_client_ip
 
 FREE = "claude-haiku-5-5"
@@ -26,18 +26,10 @@ PAID = "claude-sonnet-5-5"  # not on the free list
 def visitor(browser: Any, stack: Stack, ip: str | None = None, **context: Any) -> Iterator[Page]:
     """A fresh browser context (its own sessionStorage) whose requests reach the stack from ``ip``."""
     relay = SourceRelay(urlparse(stack.base_url).port or 80, ip or next_client_ip())
-    ctx = browser.new_context(viewport=context.pop("viewport", {"width": 1280, "height": 1000}), **context)
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.goto(relay.url + "/")
-        expect(page.locator("body")).to_have_attribute("data-ready", "true")
-        yield page
-        assert not errors, errors
+        with opened(browser, relay.url + "/", **context) as page:
+            yield page
     finally:
-        ctx.close()
         relay.close()
 
 

@@ -19,7 +19,6 @@ fields (deterministic), then hypothesis draws random wrong values at random fiel
 from __future__ import annotations
 
 import base64
-import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -28,13 +27,13 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.fuzz import Path, replaced
 from tests.support.stack import Org, Stack
 
 CLAUDE = "claude-haiku-5-5"
 PATH = f"/v1beta/models/{CLAUDE}:generateContent"
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()
 SIGNATURE = base64.b64encode(b"sig-bytes").decode()
-Path = tuple[str | int, ...]
 
 SINK: dict[str, Any] = {
     "contents": [
@@ -91,15 +90,6 @@ def junk_for(path: Path, value: Any) -> list[Any]:
     if isinstance(value, list):
         return ["100", 100, True, {"a": 1}]
     return ["100", 100, True, [1], {**value, "\udfffkey": 1}]
-
-
-def replaced(body: dict[str, Any], path: Path, new: Any) -> dict[str, Any]:
-    out = copy.deepcopy(body)
-    target: Any = out
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = new
-    return out
 
 
 CASES = [(path, junk) for path, value in nodes(SINK) for junk in junk_for(path, value)]

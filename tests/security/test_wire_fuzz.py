@@ -22,7 +22,6 @@ Budget: ~1,300 requests per run (~5 s with the local stack's listeners free of N
 from __future__ import annotations
 
 import base64
-import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -37,12 +36,12 @@ from bytespike.gateway import precheck
 from bytespike.wire.anthropic import MessagesRequest
 from bytespike.wire.openai import ChatRequest
 from bytespike.wire.responses import ResponsesRequest
+from tests.support.fuzz import Path, replaced
 from tests.support.stack import Stack
 
 CLAUDE = "claude-haiku-5-5"
 GPT = "gpt-6-luna"
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()
-Path = tuple[str | int, ...]
 
 ANTHROPIC_SINK: dict[str, Any] = {
     "model": CLAUDE, "max_tokens": 64, "stream": False, "service_tier": "auto",
@@ -251,15 +250,6 @@ def _live_sink(stack: Stack, surface: str, key: str) -> dict[str, Any]:
     served = httpx.post(stack.base_url + path, headers=_headers(surface, key), json=live, timeout=60)
     assert served.status_code == 200, served.text  # every refusal below is the junk's
     return live
-
-
-def replaced(body: dict[str, Any], path: Path, new: Any) -> dict[str, Any]:
-    out = copy.deepcopy(body)
-    target: Any = out
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = new
-    return out
 
 
 def cases(surface: str) -> list[tuple[Path, Any]]:

@@ -14,12 +14,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from bytespike.billing import BYTES_PER_TOKEN_UPPER, estimate_input_tokens
 from bytespike.catalog import Model, catalog
 from bytespike.errors import GatewayError, Kind, openai_body, redact
-from bytespike.gateway.lanes.base import Event, HubSink, Parsed, Surface, message_id_of, translation_error
+from bytespike.gateway.lanes.base import (
+    Event,
+    HubSink,
+    Parsed,
+    Surface,
+    message_id_of,
+    translation_error,
+    validated,
+)
 from bytespike.gateway.lanes.chat_surface import resolve_model, session_key
 from bytespike.gateway.pipeline import Call
 from bytespike.protocols import SurfaceName, WireName
@@ -34,7 +40,6 @@ from bytespike.translate import (
     response_id_for,
     responses_request_to_anthropic,
 )
-from bytespike.wire.anthropic import first_error
 from bytespike.wire.responses import CompactRequest, ResponsesRequest
 
 log = logging.getLogger("bytespike.responses")
@@ -57,13 +62,22 @@ class ResponsesState:
         return [*self.history, *items]
 
 
-async def load_history(key: KeyRecord, previous: str) -> list[Any]:
-    """The conversation a ``previous_response_id`` continues, or OpenAI's refusal of an unknown id."""
-    stored = await conversations.load(key.org_id, key.key_id, previous)
-    if stored is None:
-        raise GatewayError(Kind.INVALID_REQUEST, f"Previous response with id '{previous}' not found.",
-                           param="previous_response_id")
-    return stored.conversation()
+async def responses_state(key: KeyRecord, previous: str | None, *, store: bool = False) -> ResponsesState:
+    """The request's state: the conversation a ``previous_response_id`` continues (OpenAI's refusal
+    of an unknown id), and whether its answer is kept."""
+    state = ResponsesState(key=key, store=store, previous=previous)
+    if previous:
+        stored = await conversations.load(key.org_id, key.key_id, previous)
+        if stored is None:
+            raise GatewayError(Kind.INVALID_REQUEST, f"Previous response with id '{previous}' not found.",
+                               param="previous_response_id")
+        state.history = stored.conversation()
+    return state
+
+
+def responses_session(body: dict[str, Any]) -> str | None:
+    """Stickiness for a Responses request: its ``prompt_cache_key`` or ``user``, as on Chat Completions."""
+    return session_key({"prompt_cache_key": body.get("prompt_cache_key"), "user": body.get("user"), "messages": []})
 
 
 async def keep_response(state: ResponsesState | None, body: dict[str, Any], response: dict[str, Any] | None) -> None:
@@ -116,11 +130,7 @@ class ResponsesSurface(Surface):
     ping = b": ping\n\n"  # a comment: a `ping` event would be an unknown Responses event type
 
     def parse(self, body: dict[str, Any], raw: bytes) -> Parsed:
-        try:
-            req = ResponsesRequest.model_validate(body)  # typed values from here on
-        except ValidationError as exc:
-            param, message = first_error(exc)
-            raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
+        req = validated(ResponsesRequest, body)
         if req.background:
             # Background responses run past their HTTP request: nothing in a function invocation can.
             raise GatewayError(Kind.INVALID_REQUEST, "background mode is not supported by this gateway; stream the "
@@ -130,10 +140,7 @@ class ResponsesSurface(Surface):
 
     async def resolve(self, parsed: Parsed, key: KeyRecord) -> None:
         req = parsed.validated
-        state = ResponsesState(key=key, store=req.store is True, previous=req.previous_response_id)
-        if state.previous:
-            state.history = await load_history(key, state.previous)
-        parsed.state = state
+        parsed.state = await responses_state(key, req.previous_response_id, store=req.store is True)
 
     def size(self, parsed: Parsed) -> None:
         req, model = parsed.validated, parsed.model
@@ -160,8 +167,7 @@ class ResponsesSurface(Surface):
         history_bytes = len(dumps(state.history)) if state and state.history else 0
         parsed.input_tokens = estimate_input_tokens(hub) if hub else \
             int((len(parsed.raw) + history_bytes) / BYTES_PER_TOKEN_UPPER) + 16
-        parsed.session = session_key({"prompt_cache_key": parsed.body.get("prompt_cache_key"),
-                                      "user": parsed.body.get("user"), "messages": []})
+        parsed.session = responses_session(parsed.body)
         parsed.hub, parsed.answer = hub, ctx
 
     def to_hub(self, parsed: Parsed, call: Call) -> tuple[dict[str, Any], Any]:
@@ -232,25 +238,16 @@ class CompactSurface(ResponsesSurface):
     upstream_path = "/responses/compact"
 
     def parse(self, body: dict[str, Any], raw: bytes) -> Parsed:
-        try:
-            req = CompactRequest.model_validate(body)
-        except ValidationError as exc:
-            param, message = first_error(exc)
-            raise GatewayError(Kind.INVALID_REQUEST, message, param=param) from exc
+        req = validated(CompactRequest, body)
         return Parsed(model=resolve_model(req.model), body=body, raw=raw, stream=False, validated=req)
 
     async def resolve(self, parsed: Parsed, key: KeyRecord) -> None:
-        previous = parsed.validated.previous_response_id
-        state = ResponsesState(key=key, previous=previous)
-        if previous:
-            state.history = await load_history(key, previous)
-        parsed.state = state
+        parsed.state = await responses_state(key, parsed.validated.previous_response_id)
 
     def size(self, parsed: Parsed) -> None:
         model, state = parsed.model, parsed.state
         assert isinstance(state, ResponsesState)
-        parsed.session = session_key({"prompt_cache_key": parsed.body.get("prompt_cache_key"),
-                                      "user": parsed.body.get("user"), "messages": []})
+        parsed.session = responses_session(parsed.body)
         if speaks_responses(model):  # OpenAI compacts it (its own compaction item), sized from the bytes
             parsed.max_output = min(model.max_output_tokens, COMPACTION_MAX_TOKENS)
             parsed.input_tokens = int((len(parsed.raw) + len(dumps(state.history))) / BYTES_PER_TOKEN_UPPER) + 16
