@@ -285,8 +285,8 @@ def render(r: dict[str, Any], docs: Path) -> str:
     # targets
     md.append("## Targets of issues 9 and 20 (same run)\n")
     md.append("*ByteSpike* is the stack `make dev` runs (issue 20: the non-streaming and 32-delta targets hold for "
-              "it, not for a tuned copy). It runs the full billing path on the local moto DynamoDB, which on this box costs several "
-              "CPU-milliseconds per call (moto is a Python mock sharing the 2 cores); *gateway's own* is the same "
+              "it, not for a tuned copy). It runs the full billing path on the local moto DynamoDB, which on this box costs about "
+              "1 CPU-millisecond per call (moto is a Python mock sharing the 2 cores, with the release poller); *gateway's own* is the same "
               "gateway against the zero-latency DynamoDB stub¹, i.e. everything but DynamoDB's service time.\n")
     rows = []
     for t in targets(r):
@@ -404,7 +404,8 @@ def _method(r: dict[str, Any]) -> str:
         "uvloop and httptools, as `functions/*/run.sh`; full billing path (key lookup through the in-process cache, "
         "hold = TransactWriteItems overlapped with the upstream call, settle = UpdateItem) on the stack's own local "
         "DynamoDB, which runs **in a separate process** (`bytespike.local.aws`) together with the release function's "
-        "stream poller, as on AWS both are outside the gateway's Lambda; *LiteLLM proxy* (`litellm --config … --num_workers 1`, master key only, no database); "
+        "stream poller and the scheduled functions (sweeper, video poller), as on AWS all are outside the gateway's "
+        "Lambda; *LiteLLM proxy* (`litellm --config … --num_workers 1`, master key only, no database); "
         "*Portkey gateway* (`node start-server.js --headless`, provider and custom host in headers).\n"
         f"- **Rounds**: {plan['rounds']} interleaved rounds per latency scenario; in each round every system runs the "
         "same sequential batch on one keep-alive connection, the order rotating by round. A figure is the median over "
@@ -422,9 +423,11 @@ def _method(r: dict[str, Any]) -> str:
         "small and identical for every system.\n"
         "- **The local DynamoDB behaves like DynamoDB where it matters to the gateway**, for `make dev`, the tests "
         "and this bench alike (`bytespike.local.moto_server`): HTTP/1.1 keep-alive, each answer in one write on a "
-        "TCP_NODELAY socket, and transactions that back up only the items they name (moto deep-copies whole tables). "
-        "moto still spends several CPU-milliseconds per call on the same 2 cores, which real DynamoDB would not: that "
-        "is the difference between the ByteSpike and the stubbed rows.\n"
+        "TCP_NODELAY socket, and transactions that back up only the items they name (moto deep-copies whole tables); "
+        "`bytespike.local.moto_speed` stops moto redoing per call what cannot change while it runs (expression "
+        "parsing, tree walks, Flask dispatch, stream serialisation: same answers, `tests/unit/test_moto_speed.py`). "
+        "moto still spends about 1 CPU-millisecond per call, and the release poller's work, on the same 2 cores, "
+        "which real DynamoDB would not: that is the difference between the ByteSpike and the stubbed rows.\n"
         "- **Peers' configuration**: LiteLLM with `use_chat_completions_url_for_anthropic_messages: true` (otherwise "
         "its `/v1/messages` sends OpenAI models to the Responses API, which the lane does not test); Portkey with "
         "`@hono/node-server` pinned to 1.14.1 (with the 1.19.x npm resolves today, every streaming response fails "

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, assert_never
@@ -137,6 +138,7 @@ _SECRET_SHAPES = re.compile(
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=\-]{8,}"  # any bearer token
 )
 _SECRET_ENV_SUFFIXES = ("_API_KEY", "_KEY", "_SECRET", "_SECRET_ACCESS_KEY", "_SESSION_TOKEN", "_TOKEN")
+_SECRET_ENV_SUFFIXES_BYTES = tuple(s.encode() for s in _SECRET_ENV_SUFFIXES)
 _MIN_SECRET = 12  # shorter values ("local") would redact ordinary words
 _REGISTERED: set[str] = set()
 
@@ -148,9 +150,24 @@ def register_secret(value: str | None) -> None:
         _REGISTERED.add(value)
 
 
+def _secret_env_items() -> Iterator[tuple[str, str]]:
+    """The environment's (name, value) pairs whose names can hold a secret, read afresh each call
+    (tests and operators change the environment). On POSIX the names are matched as stored (bytes)
+    and only matching values decoded: ``os.environ.items()`` decoded all ~100 values, ~6 % of the
+    gateway's CPU per request (every access log line is redacted)."""
+    data = getattr(os.environ, "_data", None)
+    if not isinstance(data, dict) or not all(isinstance(k, bytes) for k in list(data)[:1]):
+        yield from os.environ.items()
+        return
+    for raw_name, raw_value in list(data.items()):
+        if raw_name.endswith(_SECRET_ENV_SUFFIXES_BYTES) or (
+                raw_name.startswith(b"UPSTREAM_") and raw_name.endswith(b"_ACCOUNTS")):
+            yield os.fsdecode(raw_name), os.fsdecode(raw_value)
+
+
 def _env_secrets() -> set[str]:
     out: set[str] = set()
-    for name, value in os.environ.items():
+    for name, value in _secret_env_items():
         if name.endswith(_SECRET_ENV_SUFFIXES) and len(value) >= _MIN_SECRET:
             out.add(value)
         elif name.startswith("UPSTREAM_") and name.endswith("_ACCOUNTS"):

@@ -115,3 +115,32 @@ def test_local_dynamodb_does_not_walk_moto_packages_per_call(local_ddb: LocalDyn
         assert conn.getresponse().status == 200
     finally:
         conn.close()
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    """Send raw bytes, read until the server closes or the whole Content-Length body is in."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while True:
+            head, sep, body = data.partition(b"\r\n\r\n")
+            length = head.split(b"Content-Length: ", 1)[1].split(b"\r\n", 1)[0] if b"Content-Length: " in head else b"0"
+            if sep and len(body) >= int(length):
+                return data
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def test_local_dynamodb_reads_headers_in_any_case_and_honours_connection_close(local_ddb: LocalDynamoDB) -> None:
+    """The server's own header parser (it replaced the stdlib's email parser): names in any case,
+    ``Connection: close`` and HTTP/1.0 close the connection, a malformed header line is a 400."""
+    target, ctype, auth = LIST_TABLES["X-Amz-Target"], LIST_TABLES["Content-Type"], LIST_TABLES["Authorization"]
+    head = f"x-amz-target: {target}\r\nCONTENT-TYPE: {ctype}\r\nauthorization: {auth}\r\ncontent-length: 2\r\n"
+    reply = _raw_exchange(local_ddb.port, f"POST / HTTP/1.1\r\nHost: x\r\n{head}Connection: close\r\n\r\n{{}}".encode())
+    assert reply.startswith(b"HTTP/1.1 200") and b"TableNames" in reply and b"Connection: close" in reply
+    reply = _raw_exchange(local_ddb.port, f"POST / HTTP/1.0\r\n{head}\r\n{{}}".encode())
+    assert reply.startswith(b"HTTP/1.1 200") and b"Connection: close" in reply
+    reply = _raw_exchange(local_ddb.port, b"POST / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400")

@@ -11,13 +11,15 @@ Issue #15; the table of every refusal and its source is docs/SECURITY.md, "Input
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bytespike.catalog import Model, Provider
 from bytespike.errors import GatewayError, Kind
-from bytespike.wire.anthropic import ImageBlock, MessagesRequest, ToolResultBlock
 from bytespike.wire.media import GEMINI_IMAGE_TYPES
-from bytespike.wire.openai import ChatRequest, ImagePart
+
+if TYPE_CHECKING:  # each surface's wire is imported by its own check: a function loads only its own
+    from bytespike.wire.anthropic import MessagesRequest
+    from bytespike.wire.openai import ChatRequest
 
 
 def _refuse(message: str, param: str) -> GatewayError:
@@ -44,6 +46,8 @@ def _images(model: Model, provider: Provider, images: list[tuple[str, str | None
 
 def messages(req: MessagesRequest, model: Model, provider: Provider) -> None:
     """Anthropic Messages, on any lane."""
+    from bytespike.wire.anthropic import ImageBlock, ToolResultBlock
+
     found: list[tuple[str, str | None]] = []
     for i, message in enumerate(req.messages):
         for j, block in enumerate(message.content if isinstance(message.content, list) else ()):
@@ -59,6 +63,8 @@ def messages(req: MessagesRequest, model: Model, provider: Provider) -> None:
 
 def chat(req: ChatRequest, model: Model, provider: Provider) -> None:
     """Chat Completions, on any lane; then the rules of OpenAI-format upstreams (OpenAI, DeepSeek, Ark)."""
+    from bytespike.wire.openai import ImagePart
+
     found: list[tuple[str, str | None]] = []
     for i, message in enumerate(req.messages):
         for j, part in enumerate(message.content if isinstance(message.content, list) else ()):

@@ -163,8 +163,9 @@ def _gemini_methods(app: GatewayApp, prefix: str) -> None:
     """Google's model methods under ``prefix`` (``/v1beta/models``, and ``/v1/models``: google-genai
     3.x defaults to API version v1). The method is part of the last path segment
     (``models/{model}:generateContent``): each is its own route, ``{model}`` matching up to the
-    colon (Starlette's ``[^/]+`` backtracks to the literal method)."""
-    from bytespike.gateway import gemini
+    colon (Starlette's ``[^/]+`` backtracks to the literal method). ``gateway.gemini`` is imported
+    by the methods that use it, so the messages function (which serves ``/v1/models``) does not
+    load it at start."""
     from bytespike.gateway.lanes.run import run_lane
     from bytespike.protocols import SurfaceName
 
@@ -172,12 +173,18 @@ def _gemini_methods(app: GatewayApp, prefix: str) -> None:
         return await run_lane(request, SurfaceName.GEMINI)
 
     async def count_tokens(request: Request, model: str) -> Response:
+        from bytespike.gateway import gemini
+
         return await gemini.count_tokens(request, model)
 
     async def embed_content(request: Request, model: str) -> Response:
+        from bytespike.gateway import gemini
+
         return await gemini.embed(request, model, batch=False)
 
     async def batch_embed_contents(request: Request, model: str) -> Response:
+        from bytespike.gateway import gemini
+
         return await gemini.embed(request, model, batch=True)
 
     app.add_api_route(prefix + "/{model}:generateContent", generate, methods=["POST"],

@@ -4,10 +4,11 @@
 which runs the stack ``make dev`` runs): the local DynamoDB (moto behind the keep-alive,
 Nagle-free server of ``moto_server``, with item-level rollback and the fault hook; moto's SES
 answers on the same port, with the alerts sender verified), the pollers that feed the
-Reservations stream to the release handler and the Alerts stream to the alerts function, and
-that function's schedule (deliveries due for another round). On AWS all of these are outside the
-gateway's Lambda; here they are outside the gateway's process, so moto's several CPU-ms per
-call and the release and alert work neither hold the gateway's GIL nor count as its CPU.
+Reservations stream to the release handler and the Alerts stream to the alerts function, and the
+scheduled functions (the sweeper, the video poller, the alerts function's retry rounds). On AWS
+all of these are outside the gateway's Lambda; here they are outside the gateway's process, so
+moto's CPU per call and the release, sweep and alert work neither hold the gateway's GIL nor count
+as its CPU or its DynamoDB calls.
 
 The process exits when its parent does (a SIGKILLed stack leaves no orphan DynamoDB behind).
 ``GET /_bytespike/stats`` on its port reports the poller's counters and this process's DynamoDB
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -33,13 +35,13 @@ log = logging.getLogger("bytespike.local.aws")
 
 
 def spawn(port: int, table_prefix: str, poll_interval: float, log_level: str,
-          retry_interval: float = 0.0) -> subprocess.Popen[bytes]:
+          schedule_interval: float = 0.0, simulator_url: str | None = None) -> subprocess.Popen[bytes]:
     """Start the AWS side on ``port`` (returns at once: it imports moto while the caller imports the gateway)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bytespike.local.aws", "--port", str(port), "--table-prefix", table_prefix,
-         "--poll-interval", str(poll_interval), "--retry-interval", str(retry_interval), "--log-level", log_level],
-        stdin=subprocess.DEVNULL,
-    )
+    argv = [sys.executable, "-m", "bytespike.local.aws", "--port", str(port), "--table-prefix", table_prefix,
+            "--poll-interval", str(poll_interval), "--schedule-interval", str(schedule_interval),
+            "--log-level", log_level]
+    return subprocess.Popen(argv + (["--simulator-url", simulator_url] if simulator_url else []),
+                            stdin=subprocess.DEVNULL)
 
 
 def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
@@ -103,20 +105,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--table-prefix", default="bytespike-local")
     parser.add_argument("--poll-interval", type=float, default=0.2, help="0: no stream pollers")
-    parser.add_argument("--retry-interval", type=float, default=0.0,
-                        help="seconds between the alerts function's scheduled retries (0: none; needs the pollers)")
+    parser.add_argument("--schedule-interval", type=float, default=0.0,
+                        help="seconds between the scheduled functions' runs: the sweeper, the video poller and the "
+                             "alerts function's retries (0: none; needs the pollers)")
+    parser.add_argument("--simulator-url", default=None, help="the upstreams' base URL (the video poller's)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _exit_with_parent()
+    # The stream pollers' own Python (botocore) shares this process's GIL with the server threads;
+    # at the default 5 ms switch interval a DynamoDB call arriving while a poller runs waits for it.
+    sys.setswitchinterval(0.0005)
 
     from bytespike.local.moto_server import LocalDynamoDB
-    from bytespike.local.stack import alerts_retry_loop, configure_env, stream_pollers
+    from bytespike.local.stack import (
+        alerts_retry_loop,
+        configure_env,
+        stream_pollers,
+        sweeper_loop,
+        video_poll_loop,
+    )
 
     server = LocalDynamoDB(args.port)
     server.start()
-    env = configure_env(args.port, None, args.table_prefix)
+    # moto's import and the tables are long-lived: out of the collector's sight (gc.freeze), so its full
+    # passes do not walk them; young collections come less often (each call leaves cyclic parse trees).
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 100)
+    env = configure_env(args.port, args.simulator_url, args.table_prefix)
     verify_alerts_sender(env["SES_ENDPOINT_URL"])
     if args.poll_interval <= 0:
         threading.Event().wait()
@@ -135,8 +152,10 @@ def main(argv: list[str] | None = None) -> None:
 
     async def run() -> None:
         jobs = [_poll(release), _poll(alerts)]
-        if args.retry_interval > 0:
-            jobs.append(alerts_retry_loop(args.retry_interval))
+        if args.schedule_interval > 0:  # EventBridge schedules on AWS
+            jobs += [alerts_retry_loop(args.schedule_interval), sweeper_loop(args.schedule_interval)]
+            if args.simulator_url:
+                jobs.append(video_poll_loop(args.schedule_interval))
         await asyncio.gather(*jobs)
 
     with contextlib.suppress(KeyboardInterrupt):

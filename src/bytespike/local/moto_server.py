@@ -34,95 +34,9 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from bytespike.local import moto_speed
+
 log = logging.getLogger("bytespike.local.dynamodb")
-
-
-def fast_moto_transactions() -> None:
-    """Back up only the items a TransactWriteItems names, not whole tables.
-
-    moto deep-copies every table a transaction touches (items and the whole stream), so a
-    hold costs O(table) and gets slower as a run accumulates reservations; and the copies a
-    rollback swaps in stay referenced by moto's stream iterators, so memory grows with every
-    cancelled transaction. Rolling back the named items in place keeps DynamoDB's item
-    semantics; the records a cancelled transaction left in the stream are harmless to the
-    release handler (it ignores HELD images and already-released ones).
-    """
-    import copy as _copy
-
-    from moto.dynamodb import models
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table
-
-    if getattr(models.DynamoDBBackend.transact_write_items, "_bytespike", False):
-        return
-
-    class _NoTableCopy:
-        @staticmethod
-        def deepcopy(obj: object, memo: object = None) -> object:
-            return obj if isinstance(obj, Table) else _copy.deepcopy(obj)
-
-    models.copy = _NoTableCopy  # type: ignore[attr-defined]
-    original = models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        backups = []
-        for entry in transact_items:
-            op_type, op = next(iter(entry.items()))
-            table = self.tables.get(op.get("TableName"))
-            if table is None:
-                continue
-            src = op.get("Item") if op_type == "Put" else op.get("Key")
-            if not src or table.hash_key_attr not in src:
-                continue
-            h = DynamoType(src[table.hash_key_attr])
-            r = DynamoType(src[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in src else None
-            try:
-                current = table.get_item(h, r)
-            except Exception:
-                current = None
-            backups.append((table, h, r, _copy.deepcopy(current)))
-        try:
-            return original(self, transact_items)
-        except Exception:
-            for table, h, r, item in reversed(backups):
-                if r is not None:
-                    if item is None:
-                        table.items.get(h, {}).pop(r, None)
-                    else:
-                        table.items[h][r] = item
-                elif item is None:
-                    table.items.pop(h, None)
-                else:
-                    table.items[h] = item
-            raise
-
-    transact_write_items._bytespike = True  # type: ignore[attr-defined]
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-
-
-def fast_moto_dispatch() -> None:
-    """Memoise what moto recomputes on every request although it cannot change while it runs.
-
-    To route a request by its Host header, moto lists its own service packages on disk (a
-    ``listdir`` plus a ``stat`` per package, ~200 of them); to dispatch it, it lists the response
-    class's methods with ``inspect.getmembers``. Together ~25 % of moto's CPU per DynamoDB call
-    (measured in-process: UpdateItem 2.1 -> 1.6 CPU-ms, TransactWriteItems 2.5 -> 1.9).
-    """
-    import functools
-
-    from moto import backends
-    from moto.core import responses
-
-    if getattr(backends.list_of_moto_modules, "_bytespike", False):
-        return
-    modules = tuple(backends.list_of_moto_modules())
-
-    def list_of_moto_modules() -> tuple[str, ...]:
-        return modules
-
-    list_of_moto_modules._bytespike = True  # type: ignore[attr-defined]
-    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
-    responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[assignment]
 
 
 FAULTS_PATH = "/_bytespike/faults"
@@ -224,8 +138,10 @@ def _respond(start_response: Callable[..., Any], status: int, body: dict[str, An
 class _Serialised:
     """moto's WSGI app behind one lock, with the fault hook in front of it."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]],
+                 direct: Callable[[dict[str, Any]], tuple[str, list[tuple[str, str]], bytes]] | None = None) -> None:
         self.app = app
+        self.direct = direct  # DynamoDB calls straight to moto's handler (moto_speed.dynamodb_direct)
         self.lock = threading.Lock()
         self.faults: list[Fault] = []
         self._faults_lock = threading.Lock()
@@ -242,18 +158,26 @@ class _Serialised:
                 return _respond(start_response, 200, {"messages": sent_emails()})
         if not self.faults:  # the normal path: no body copy, no matching
             with self.lock:
-                return list(self.app(environ, start_response))
+                return self._run(environ, start_response)
         body = _read_body(environ)
         op = environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1]
         fault = self._take(op, body)
         if fault is None:
             with self.lock:
-                return list(self.app(environ, start_response))
+                return self._run(environ, start_response)
         if fault.when == "after":  # apply the call, drop moto's answer: a committed write whose reply was lost
             with self.lock:
-                list(self.app(environ, lambda *a, **k: (lambda data: None)))
+                self._run(environ, lambda *a, **k: (lambda data: None))
         status, payload = error_body(fault.code, op, body)
         return _respond(start_response, status, payload, _JSON)
+
+    def _run(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """moto's answer to one call (the caller holds the lock)."""
+        if self.direct is not None and environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_20120810."):
+            status, headers, body = self.direct(environ)
+            start_response(status, headers)
+            return [body]
+        return list(self.app(environ, start_response))
 
     def _take(self, op: str, body: bytes) -> Fault | None:
         text = body.decode("utf-8", "replace")
@@ -376,6 +300,29 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024
 
 
+class _Headers:
+    """Request headers: case-insensitive ``get`` and ``items``, all the handler reads."""
+
+    __slots__ = ("_by_name", "_items")
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, str]] = []
+        self._by_name: dict[str, str] = {}
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((name, value))
+        self._by_name.setdefault(name.lower(), value)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._by_name.get(name.lower(), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class _Handler(BaseHTTPRequestHandler):
     """HTTP/1.1 keep-alive, each response in one write on a TCP_NODELAY socket.
 
@@ -391,6 +338,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def parse_request(self) -> bool:
+        """The request line and headers of an ordinary HTTP/1.x request, without the stdlib's email
+        parser (~0.15 CPU-ms of every DynamoDB call); anything unusual goes to the stdlib's parser."""
+        words = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n").split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0"):
+            return super().parse_request()  # reads the headers itself: none have been consumed
+        self.requestline = " ".join(words)
+        self.command, self.path, self.request_version = words
+        headers = _Headers()
+        while True:
+            line = self.rfile.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            if len(line) > 65536 or len(headers) >= 100 or b":" not in line:
+                self.close_connection = True
+                self.send_error(431 if len(headers) >= 100 else 400, "Bad request headers")
+                return False
+            name, _, value = line.decode("iso-8859-1").partition(":")
+            headers.add(name.strip(), value.strip())
+        self.headers = headers  # type: ignore[assignment]
+        connection = (headers.get("connection") or "").lower()
+        self.close_connection = connection == "close" or (self.request_version == "HTTP/1.0" and connection != "keep-alive")
+        if (headers.get("expect") or "").lower() == "100-continue":
+            return self.handle_expect_100()
+        return True
 
     def do_POST(self) -> None:
         self._serve()
@@ -448,7 +421,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LocalDynamoDB:
-    """The local DynamoDB: moto (one lock, item-level rollback, memoised dispatch, the fault hook) behind a
+    """The local DynamoDB: moto (one lock, the ``moto_speed`` patches, the fault hook) behind a
     keep-alive, Nagle-free HTTP/1.1 server, in daemon threads of this process.
 
     ``python -m bytespike.local.aws`` runs it in a process of its own (what ``make dev``,
@@ -462,9 +435,9 @@ class LocalDynamoDB:
         self.app: _Serialised | None = None
 
     def start(self) -> None:
-        fast_moto_transactions()
-        fast_moto_dispatch()
-        self.app = _Serialised(DomainDispatcherApplication(create_backend_app))
+        moto_speed.apply_all()
+        self.app = _Serialised(DomainDispatcherApplication(moto_speed.debug_off(create_backend_app)),
+                               moto_speed.dynamodb_direct())
         self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.app = self.app  # type: ignore[attr-defined]
         self.port = self._server.server_address[1]

@@ -2,10 +2,12 @@
 
 Two processes. This one: every function app behind the production path table, under uvicorn
 with uvloop and httptools as on Lambda; the upstream simulator on its own port; tables created
-from template.yaml; a demo org with a funded wallet and a master key; the sweeper and the video
-poller. The AWS side (``bytespike.local.aws``, started here): DynamoDB with streams (moto behind
-a keep-alive, Nagle-free server) and a poller feeding Lambda-shaped Reservations stream batches
-to the release handler. ``make bench`` measures exactly this stack.
+from template.yaml; a demo org with a funded wallet and a master key. The AWS side
+(``bytespike.local.aws``, started here): DynamoDB with streams (moto behind a keep-alive,
+Nagle-free server), a poller feeding Lambda-shaped Reservations stream batches to the release
+handler, and the scheduled functions (the sweeper, the video poller, alert retries), which on AWS
+are not in the gateway's Lambda either. ``make bench`` measures exactly this stack. A stack that
+joins another's DynamoDB (``--dynamodb-url``) runs its own pollers and schedule instead.
 """
 
 from __future__ import annotations
@@ -467,7 +469,8 @@ async def serve(args: argparse.Namespace) -> None:
         moto_port = int(args.dynamodb_url.rsplit(":", 1)[1].rstrip("/"))
     else:  # DynamoDB, SES and the stream functions in a process of their own, importing while this one does
         moto_port = args.moto_port or free_port()
-        side = aws.spawn(moto_port, args.table_prefix, args.poll_interval, args.log_level, args.sweep_interval)
+        side = aws.spawn(moto_port, args.table_prefix, args.poll_interval, args.log_level, args.sweep_interval,
+                         args.simulator_url or f"http://127.0.0.1:{sim_port}")
     try:
         await _serve(args, sim_port, moto_port, side)
     finally:
@@ -521,7 +524,7 @@ async def _serve(args: argparse.Namespace, sim_port: int, moto_port: int, side: 
         if args.sweep_interval > 0:
             tasks.append(asyncio.create_task(alerts_retry_loop(args.sweep_interval)))
     sockets = [_bind(args.port)] + ([] if args.simulator_url else [_bind(sim_port)])
-    if args.sweep_interval > 0:
+    if side is None and args.sweep_interval > 0:  # else the AWS side runs the scheduled functions, as AWS does
         tasks += [asyncio.create_task(sweeper_loop(args.sweep_interval)),
                   asyncio.create_task(video_poll_loop(args.sweep_interval))]
     serve_task = asyncio.create_task(server.serve(sockets=sockets))

@@ -153,8 +153,9 @@ def _validate_wire(surface: str, body: dict[str, Any]) -> None:
     """The surface's own request validation, so an estimate answers what the run would (a 400)."""
     from pydantic import ValidationError
 
-    from bytespike.wire.anthropic import MessagesRequest, first_error
+    from bytespike.wire.anthropic import MessagesRequest
     from bytespike.wire.openai import ChatRequest
+    from bytespike.wire.strict import first_error
 
     try:
         (MessagesRequest if surface == "anthropic" else ChatRequest).model_validate(body)

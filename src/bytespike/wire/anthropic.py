@@ -13,30 +13,21 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StrictStr,
     Tag,
-    ValidationError,
     model_validator,
 )
 
 from bytespike.wire.media import IMAGE_MEDIA_TYPES, image_mismatch, valid_base64
-
-Number = Annotated[float, Field(strict=True)]  # a JSON number (an integer is one); never a string or a bool
+from bytespike.wire.strict import Number, Strict
 
 # PDF documents are application/pdf, plain-text sources text/plain (Anthropic's document blocks).
 _DOCUMENT_MEDIA_TYPES = {"base64": ("application/pdf",), "text": ("text/plain",)}
 
-
-class Strict(BaseModel):
-    """Unknown fields pass through (the upstream judges them); known ones are typed strictly."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class MediaSource(Strict):
@@ -223,36 +214,3 @@ class CountTokensRequest(_Common):
     """POST /v1/messages/count_tokens (``max_tokens`` optional: it sizes ``estimated_credits``)."""
 
     max_tokens: StrictInt | None = Field(default=None, ge=0)
-
-
-_BRANCHES = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "other"})  # "other": OtherBlock's tag
-
-
-def _path(loc: tuple[Any, ...]) -> list[str]:
-    """A pydantic location without its union-branch and validator labels (``str``, ``list[…]``,
-    ``function-after[…]``), i.e. the path into the JSON body."""
-    return [str(p) for p in loc if not (isinstance(p, str) and (p in _BRANCHES or "[" in p))]
-
-
-def first_error(exc: ValidationError) -> tuple[str, str]:
-    """(param path, message) in the style of Anthropic's own validation errors.
-
-    Of a union's errors the deepest is reported (a list of blocks with one bad block names that
-    block, not "content: Input should be a valid string"); a validator's ``"rel.path: message"``
-    extends the path.
-    """
-    errors = exc.errors(include_url=False)
-    err = max(errors, key=lambda e: len(_path(e["loc"])))  # max() keeps the first of equals
-    path = _path(err["loc"])
-    msg = err["msg"]
-    if err["type"] == "missing":
-        msg = "Field required"
-    elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
-        msg = "Input should be a valid dictionary"
-    elif err["type"] == "value_error":
-        msg = msg.removeprefix("Value error, ")
-        rel, sep, rest = msg.partition(": ")
-        if sep and " " not in rel:
-            path, msg = [*path, *rel.split(".")], rest
-    loc = ".".join(path)
-    return loc, f"{loc}: {msg}"

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, StrictBool, StrictInt, StrictStr, Tag, model_validator
 
-from bytespike.wire.anthropic import Number, Strict
 from bytespike.wire.media import IMAGE_MEDIA_TYPES, decode_base64, sniff_image
+from bytespike.wire.strict import Number, Strict
 
 
 def _data_url_problem(url: str) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from bytespike.wire.anthropic import Strict
+from bytespike.wire.strict import Strict
 
 
 class ResponsesRequest(Strict):

@@ -28,7 +28,7 @@ from bytespike.providers import Account, UpstreamResponse
 from bytespike.sse import SSEEvent
 from bytespike.store.keys import KeyRecord
 from bytespike.translate import TranslationError
-from bytespike.wire.anthropic import first_error
+from bytespike.wire.strict import first_error
 
 Event = tuple[str, dict[str, Any]]  # a hub (Anthropic Messages) stream event: (name, data)
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
