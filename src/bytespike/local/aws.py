@@ -1,19 +1,20 @@
-"""The local stack's AWS side, in a process of its own: DynamoDB, SES and the streams' consumers.
+"""The local stack's AWS side: DynamoDB and SES in one process, the functions AWS would run beside them in another.
 
 ``python -m bytespike.local`` starts this process (so do the test stacks and ``make bench``,
 which runs the stack ``make dev`` runs): the local DynamoDB (moto behind the keep-alive,
-Nagle-free server of ``moto_server``, with item-level rollback and the fault hook; moto's SES
-answers on the same port, with the alerts sender verified), the pollers that feed the
-Reservations stream to the release handler and the Alerts stream to the alerts function, and the
-scheduled functions (the sweeper, the video poller, the alerts function's retry rounds). On AWS
-all of these are outside the gateway's Lambda; here they are outside the gateway's process, so
-moto's CPU per call and the release, sweep and alert work neither hold the gateway's GIL nor count
-as its CPU or its DynamoDB calls.
+Nagle-free server of ``moto_server``, made cheap by ``moto_speed``, with the fault hook; moto's
+SES answers on the same port, with the alerts sender verified). It starts a child of its own, the
+functions process (``--functions``): the pollers that feed the Reservations stream to the release
+handler and the Alerts stream to the alerts function, and the scheduled functions (the sweeper,
+the video poller, the alerts function's retry rounds). On AWS all of these are outside the
+gateway's Lambda, and the functions outside DynamoDB; here each runs in its own process, so
+moto's CPU per call and the release, sweep and alert work neither hold the gateway's GIL nor
+count as its CPU or its DynamoDB calls, and the functions' botocore work does not hold moto's.
 
-The process exits when its parent does (a SIGKILLed stack leaves no orphan DynamoDB behind).
-``GET /_bytespike/stats`` on its port reports the poller's counters and this process's DynamoDB
-calls (the stack's ``/_local/stats`` adds them to the gateway's); ``GET /_bytespike/emails``
-lists what SES "sent".
+Both processes exit when their parent does (a SIGKILLed stack leaves no orphan behind).
+``GET /_bytespike/stats`` on the DynamoDB port reports the functions process's counters and its
+DynamoDB calls (the stack's ``/_local/stats`` adds them to the gateway's); ``GET
+/_bytespike/emails`` lists what SES "sent".
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ async def _poll(poller: Any) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bytespike.local.aws", description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="the local DynamoDB's port")
     parser.add_argument("--table-prefix", default="bytespike-local")
     parser.add_argument("--poll-interval", type=float, default=0.2, help="0: no stream pollers")
     parser.add_argument("--schedule-interval", type=float, default=0.0,
@@ -110,22 +111,19 @@ def main(argv: list[str] | None = None) -> None:
                              "alerts function's retries (0: none; needs the pollers)")
     parser.add_argument("--simulator-url", default=None, help="the upstreams' base URL (the video poller's)")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--functions", action="store_true",
+                        help="internal: be the functions process of the local DynamoDB on --port")
+    parser.add_argument("--stats-port", type=int, default=0, help="internal: where the functions process reports")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _exit_with_parent()
-    # The stream pollers' own Python (botocore) shares this process's GIL with the server threads;
-    # at the default 5 ms switch interval a DynamoDB call arriving while a poller runs waits for it.
-    sys.setswitchinterval(0.0005)
+    if args.functions:
+        _functions(args)
+        return
 
     from bytespike.local.moto_server import LocalDynamoDB
-    from bytespike.local.stack import (
-        alerts_retry_loop,
-        configure_env,
-        stream_pollers,
-        sweeper_loop,
-        video_poll_loop,
-    )
+    from bytespike.local.stack import configure_env, free_port
 
     server = LocalDynamoDB(args.port)
     server.start()
@@ -135,20 +133,72 @@ def main(argv: list[str] | None = None) -> None:
     gc.set_threshold(20_000, 20, 100)
     env = configure_env(args.port, args.simulator_url, args.table_prefix)
     verify_alerts_sender(env["SES_ENDPOINT_URL"])
-    if args.poll_interval <= 0:
-        threading.Event().wait()
-        return
+    if args.poll_interval > 0:
+        stats_port = free_port()
+        subprocess.Popen([sys.executable, "-m", "bytespike.local.aws", "--functions", "--stats-port", str(stats_port),
+                          *(argv if argv is not None else sys.argv[1:])], stdin=subprocess.DEVNULL)
+        assert server.app is not None
+        server.app.stats = lambda: _functions_stats(stats_port)
+    threading.Event().wait()
+
+
+def _functions_stats(port: int) -> dict[str, Any]:
+    """The functions process's counters (read when asked, so a test that saw a release in the table
+    also sees the release's calls counted); nothing while that process is starting."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:  # loopback, our own child
+            stats: dict[str, Any] = json.loads(resp.read())
+            return stats
+    except OSError:
+        return {}
+
+
+def _functions(args: argparse.Namespace) -> None:
+    """The stream pollers and the scheduled functions, in a process of their own.
+
+    On AWS they are Lambda functions, apart from DynamoDB; here they were threads of the local
+    DynamoDB's process, whose botocore work (each release's request and the stream reads) held
+    that process's GIL while the gateway's calls waited: ~3.5 CPU-ms per request, moved off it.
+    """
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
     import boto3
 
-    from bytespike.store.dynamo import sync_client
+    from bytespike.local.stack import (
+        alerts_retry_loop,
+        configure_env,
+        stream_pollers,
+        sweeper_loop,
+        video_poll_loop,
+    )
+    from bytespike.store.dynamo import (  # CALLS: the release handler's calls (ledger counts them)
+        CALLS,
+        sync_client,
+    )
 
+    env = configure_env(args.port, args.simulator_url, args.table_prefix)
     streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=env["DYNAMODB_ENDPOINT_URL"])
     release, alerts = stream_pollers(sync_client(), streams, env, args.poll_interval)
-    from bytespike.store.dynamo import CALLS  # the release handler's calls (ledger counts them)
 
-    assert server.app is not None
-    server.app.stats = lambda: {**release.stats(), **{f"alerts_{k}": v for k, v in alerts.stats().items()},
-                                "dynamodb_calls": dict(CALLS)}
+    class Stats(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({**release.stats(), **{f"alerts_{k}": v for k, v in alerts.stats().items()},
+                               "dynamodb_calls": dict(CALLS)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    stats_server = ThreadingHTTPServer(("127.0.0.1", args.stats_port), Stats)
+    threading.Thread(target=stats_server.serve_forever, name="stats", daemon=True).start()
 
     async def run() -> None:
         jobs = [_poll(release), _poll(alerts)]

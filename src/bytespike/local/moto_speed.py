@@ -7,8 +7,8 @@ its errors exactly and only stops it from redoing work whose result cannot chang
 runs; ``tests/unit/test_moto_speed.py`` replays a battery of calls (the ledger's own and invalid
 ones) through a patched and an unpatched moto and compares every answer.
 
-Measured in-process on this 2-core box, moto's CPU per call (``bench`` figures are in
-docs/BENCHMARKS.md): hold (TransactWriteItems) 2.2 -> 0.9 ms, settle (UpdateItem) 2.9 -> 0.9 ms.
+Measured in-process on this 2-core box, moto's mean CPU per call (``make bench`` figures are in
+docs/BENCHMARKS.md): hold (TransactWriteItems) 2.2 -> 1.0 ms, settle (UpdateItem) 2.9 -> 1.0 ms.
 """
 
 from __future__ import annotations

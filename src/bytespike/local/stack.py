@@ -215,6 +215,8 @@ class StreamPoller:
         self.table = table
         self.interval = interval
         self.consumed: dict[str, int] = {}
+        self.shards: list[tuple[str, int]] = []  # (shard id, starting sequence number)
+        self.iterators: dict[str, str] = {}  # shard id -> the NextShardIterator of its last read
         self.seen: dict[str, None] = {}  # insertion-ordered set of delivered eventIDs
         self.pending: list[dict[str, Any]] = []
         self.stream_arn = ""
@@ -231,26 +233,35 @@ class StreamPoller:
     def _fetch(self) -> list[dict[str, Any]]:
         """New records of every shard.
 
-        Stock moto rolls a cancelled transaction back by swapping in copies of its tables,
-        which can drop stream records and shift positions; ``fast_moto_transactions`` (always
-        installed by the local stack) rolls back items in place, so the stream is append-only
-        and each poll reads from the position consumed so far (``REWIND`` re-reads a window
-        behind it, for stock moto). eventIDs already delivered are skipped either way. Re-reading
-        64 records every 0.2 s used to be ~40 % of the local DynamoDB's CPU (moto's serializer
-        is slow). On AWS, Lambda's event source mapping does this job and none of this code runs.
+        Stock moto rolls a cancelled transaction back by swapping in copies of its tables;
+        ``moto_speed.fast_moto_transactions`` (always installed by the local stack) rolls back
+        items in place and drops the records the cancelled transaction appended, so the stream is
+        append-only: each poll continues from the iterator the last GetRecords returned (or, after
+        a failed poll, from the position consumed so far; ``REWIND`` re-reads a window behind it,
+        for stock moto). eventIDs already delivered are skipped either way. moto's stream has one
+        shard per table, listed once. Re-reading 64 records every 0.2 s used to be ~40 % of the
+        local DynamoDB's CPU; DescribeStream and GetShardIterator on every poll were two more calls
+        per stream every 0.2 s. On AWS, Lambda's event source mapping does this job and none of
+        this code runs.
         """
-        desc = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        if not self.shards:
+            desc = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+            self.shards = [(s["ShardId"], int(s["SequenceNumberRange"]["StartingSequenceNumber"]))
+                           for s in desc.get("Shards", [])]
         out: list[dict[str, Any]] = []
-        for shard in desc.get("Shards", []):
-            sid = shard["ShardId"]
-            start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
+        for sid, start in self.shards:
             position = max(0, self.consumed.get(sid, 0) - self.REWIND)
-            iterator = self.streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="AT_SEQUENCE_NUMBER",
-                SequenceNumber=str(start + position),
-            )["ShardIterator"]
-            records = self.streams.get_records(ShardIterator=iterator, Limit=100 + self.REWIND).get("Records", [])
+            iterator = None if self.REWIND else self.iterators.pop(sid, None)  # popped: a failed read starts afresh
+            if iterator is None:
+                iterator = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="AT_SEQUENCE_NUMBER",
+                    SequenceNumber=str(start + position),
+                )["ShardIterator"]
+            page = self.streams.get_records(ShardIterator=iterator, Limit=100 + self.REWIND)
+            records = page.get("Records", [])
             self.consumed[sid] = position + len(records)
+            if page.get("NextShardIterator"):
+                self.iterators[sid] = page["NextShardIterator"]
             for rec in records:
                 if rec["eventID"] in self.seen:
                     continue
