@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="warning")
     parser.add_argument("--functions", action="store_true",
                         help="internal: be the functions process of the local DynamoDB on --port")
-    parser.add_argument("--stats-port", type=int, default=0, help="internal: where the functions process reports")
+    parser.add_argument("--stats-fd", type=int, default=-1, help="internal: the socket the functions process reports on")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from bytespike.local.moto_server import LocalDynamoDB
-    from bytespike.local.stack import configure_env, free_port
+    from bytespike.local.stack import configure_env
 
     server = LocalDynamoDB(args.port)
     server.start()
@@ -134,9 +134,13 @@ def main(argv: list[str] | None = None) -> None:
     env = configure_env(args.port, args.simulator_url, args.table_prefix)
     verify_alerts_sender(env["SES_ENDPOINT_URL"])
     if args.poll_interval > 0:
-        stats_port = free_port()
-        subprocess.Popen([sys.executable, "-m", "bytespike.local.aws", "--functions", "--stats-port", str(stats_port),
-                          *(argv if argv is not None else sys.argv[1:])], stdin=subprocess.DEVNULL)
+        # The functions process reports on a socket bound here and handed down: no port to race for.
+        stats = socket.create_server(("127.0.0.1", 0))
+        stats_port = stats.getsockname()[1]
+        subprocess.Popen([sys.executable, "-m", "bytespike.local.aws", "--functions", "--stats-fd", str(stats.fileno()),
+                          *(argv if argv is not None else sys.argv[1:])], stdin=subprocess.DEVNULL,
+                         pass_fds=(stats.fileno(),))
+        stats.close()
         assert server.app is not None
         server.app.stats = lambda: _functions_stats(stats_port)
     threading.Event().wait()
@@ -197,7 +201,9 @@ def _functions(args: argparse.Namespace) -> None:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    stats_server = ThreadingHTTPServer(("127.0.0.1", args.stats_port), Stats)
+    stats_server = ThreadingHTTPServer(("127.0.0.1", 0), Stats, bind_and_activate=False)
+    stats_server.socket.close()
+    stats_server.socket = socket.socket(fileno=args.stats_fd)  # bound and listening (the parent's)
     threading.Thread(target=stats_server.serve_forever, name="stats", daemon=True).start()
 
     async def run() -> None:
