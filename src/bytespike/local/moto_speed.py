@@ -416,6 +416,7 @@ def debug_off(create: Callable[[str], Any]) -> Callable[[str], Any]:
     def create_backend_app(service: str) -> Any:
         app = create(service)
         app.debug = False
+        app.config["PROPAGATE_EXCEPTIONS"] = True  # as in debug mode: moto's own errors reach the server's handler
         return app
 
     return create_backend_app
