@@ -362,9 +362,9 @@ def fast_moto_stream_records() -> None:
 
     moto serialises a GetRecords answer by walking botocore's output shape down to every attribute
     value of every old and new image, looking each value up under several candidate key spellings:
-    ~7 CPU-ms per call of 100 records, so the release poller's reads were more than half of the local
-    DynamoDB's CPU under load (yappi, 1,000 requests on ``make dev``'s stack) and, holding moto's lock,
-    the 100 ms+ stalls behind the gateway's p99. The records are already the wire's JSON (plus
+    ~170 CPU-ms per read of 100 records (4 with ``json.dumps``), so the release poller's reads were
+    more than half of the local DynamoDB's CPU under load (yappi, 1,000 requests on ``make dev``'s
+    stack) and, holding moto's lock, the 100 ms+ stalls behind the gateway's p99. The records are already the wire's JSON (plus
     datetimes, bytes and DynamoType values, encoded here as moto's serializer and its DynamoDB encoder
     encode them); ``tests/unit/test_moto_speed.py`` compares the two answers on records of every type.
     """
