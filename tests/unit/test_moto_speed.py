@@ -1,9 +1,10 @@
 """The moto_speed patches change moto's cost, never its answers.
 
 The same battery of DynamoDB calls (the ledger's own expressions, then invalid ones, each at least
-twice so the second call meets the caches) runs in two fresh interpreters: plain moto behind its
-WSGI app, and moto with ``moto_speed.apply_all()`` behind the local server's direct dispatch. Every
-answer - status, content type, JSON body - must be the same. The patches are process-wide and
+twice so the second call meets the caches; items at the 400 KB limit; the table's whole stream, as
+the release poller reads it) runs in two fresh interpreters: plain moto behind its WSGI app, and
+moto with ``moto_speed.apply_all()`` behind the local server's direct dispatch. Every answer -
+status, content type, JSON body - must be the same. The patches are process-wide and
 irreversible, hence the subprocesses.
 """
 
