@@ -16,11 +16,22 @@ from __future__ import annotations
 import copy
 import functools
 import pickle
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 _MAX_EXPRESSIONS = 2048  # distinct expression texts cached; past it, parsing simply is not cached
+_MAX_SIZES = 100_000  # distinct scalar values and attribute names whose size is remembered
+
+
+def _remembered(cache: dict[Any, Any], key: Any, compute: Callable[[], Any], limit: int) -> Any:
+    """``cache[key]``, computed on first use; past ``limit`` entries, computed and not kept (bounded memory).
+    An exception from ``compute`` propagates and nothing is kept."""
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        if len(cache) < limit:
+            cache[key] = value
+    return value
 
 
 def apply_all() -> None:
@@ -143,11 +154,12 @@ def fast_moto_expressions() -> None:
     deep-copied the tree, then walked it with ten validators, each node tested with
     ``isinstance`` against abstract classes, three of them (action counts, overlapping paths, key
     attributes) re-deriving from every node of the tree what depends only on the expression text,
-    the attribute names and the table's keys; and it lexed every ConditionExpression from its
+    the attribute names and the table's keys; and it parsed every ConditionExpression from its
     text. Now: one parse per text (the validator gets a copy, as before, unpickled from the parsed
     tree), those three checks once per (text, names, keys) combination that passed them, node
-    classes looked up once per (validator, node class), and one lexing per condition text. The
-    values, the item and the table state are read afresh on every call, as before.
+    classes looked up once per (validator, node class), and one condition syntax tree per (text,
+    names, value names). The values, the item and the table state are read afresh on every call,
+    as before.
     """
     from moto.dynamodb import comparisons
     from moto.dynamodb.parsing import ast_nodes, expressions, validators
@@ -252,21 +264,6 @@ def fast_moto_expressions() -> None:
     ast_nodes.DepthFirstTraverser.traverse_node_recursively = traverse_node_recursively  # type: ignore[method-assign]
     ast_nodes.DepthFirstTraverser.process = process  # type: ignore[method-assign]
 
-    # -- one lexing per ConditionExpression text (the lexed nodes are immutable tuples)
-    lex = comparisons.ConditionExpressionParser._lex_condition_expression
-    lexed: dict[str, tuple[Any, ...]] = {}
-
-    def lex_condition_expression(self: Any) -> deque[Any]:
-        text = self.condition_expression
-        nodes = lexed.get(text)
-        if nodes is None:
-            nodes = tuple(lex(self))
-            if len(lexed) < _MAX_EXPRESSIONS:
-                lexed[text] = nodes
-        return deque(nodes)
-
-    comparisons.ConditionExpressionParser._lex_condition_expression = lex_condition_expression  # type: ignore[method-assign]
-
     # -- one syntax tree per (condition text, names, value names): the values' contents are never read
     # while the tree is built, so it is built with a named slot for each value and the slots are
     # filled from this call's values when the tree becomes moto's Op objects.
@@ -283,17 +280,16 @@ def fast_moto_expressions() -> None:
         if not text or (values is not None and not isinstance(values, dict)) or (names is not None and not isinstance(names, dict)):
             return parse_condition(self)
         key = (text, tuple(sorted(names.items())) if names else None, tuple(sorted(values)) if values else None)
-        built = conditions.get(key)
-        if built is None:
+
+        def build() -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
             self.expression_attribute_values = {k: _ValueSlot(k) for k in values} if values else values
             try:
                 tree = _condition_tree(self)  # raises as moto does: nothing cached
             finally:
                 self.expression_attribute_values = values
-            built = (tree, tuple(self._find_literals(tree)), tuple(self._find_expr_attr_values(tree)))
-            if len(conditions) < _MAX_EXPRESSIONS:
-                conditions[key] = built
-        tree, names_found, values_found = built
+            return tree, tuple(self._find_literals(tree)), tuple(self._find_expr_attr_values(tree))
+
+        tree, names_found, values_found = _remembered(conditions, key, build, _MAX_EXPRESSIONS)
         self.expr_attr_names_found.extend(names_found)
         self.expr_attr_values_found.extend(values_found)
         return self._make_op_condition(tree)
@@ -330,21 +326,10 @@ def fast_moto_item_sizes() -> None:
     def size(value: Any) -> int:
         if type(value) is not DynamoType:
             text = str(value)
-            got = name_sizes.get(text)
-            if got is None:
-                got = bytesize(text)
-                if len(name_sizes) < 100_000:
-                    name_sizes[text] = got
-            return got
+            return int(_remembered(name_sizes, text, lambda: bytesize(text), _MAX_SIZES))
         kind, raw = value.type, value.value
         if kind in scalars and isinstance(raw, (str, bytes, bool)):
-            key = (kind, raw)
-            got = scalar_sizes.get(key)
-            if got is None:
-                got = measure(value)
-                if len(scalar_sizes) < 100_000:
-                    scalar_sizes[key] = got
-            return got
+            return int(_remembered(scalar_sizes, (kind, raw), lambda: measure(value), _MAX_SIZES))
         return measure(value)
 
     def __setitem__(self: Any, key: str, value: Any) -> None:
