@@ -236,9 +236,22 @@ class Stack:
             time.sleep(0.1)
 
     def assert_conservation(self, org_id: str) -> dict[str, int]:
-        """top-ups = balance + Σ cost(released) + Σ hold(not released); balance never negative."""
-        wallet = self.wallet(org_id)
-        res = self.reservations(org_id)
+        """top-ups = balance + Σ cost(released) + Σ hold(not released); balance never negative.
+
+        The wallet and the reservations are two reads while the stack's pollers and sweeper keep
+        working, so they are taken as one snapshot: reservations, wallet, reservations again, until
+        the two reservation reads agree. Every wallet change the stack makes is in one transaction
+        with a reservation change (hold, release), so reservations unchanged around the wallet read
+        mean the wallet read belongs to the same state.
+        """
+        for _ in range(50):
+            before = self.reservations(org_id)
+            wallet = self.wallet(org_id)
+            res = self.reservations(org_id)
+            if _money_view(before) == _money_view(res):
+                break
+        else:
+            raise AssertionError(f"reservations of {org_id} kept changing: no consistent snapshot")
         billed = sum(int(r.get("cost") or 0) for r in res if r.get("released"))
         open_holds = sum(int(r["hold"]) for r in res if not r.get("released"))
         assert wallet["balance"] >= 0, wallet
@@ -348,3 +361,8 @@ class Stack:
         item = self.ddb.get_item(TableName=self.tables["VIDEO_JOBS_TABLE"], Key={"id": {"S": job_id}},
                                  ConsistentRead=True).get("Item")
         return from_item(item) if item else None
+
+
+def _money_view(reservations: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What of a reservation the conservation sum reads, in a stable order."""
+    return sorted((r["id"], bool(r.get("released")), int(r.get("cost") or 0), int(r["hold"])) for r in reservations)
