@@ -8,10 +8,11 @@ auth (key cache), hold, settle. Before it starts, this module adds read-only ins
 the harness and nothing else:
 
   GET /_bench/upstream?since=T when each upstream request was handed to the HTTP client
-  GET /_bench/dynamo?since=T   every DynamoDB call since T: [op, start, end] in
+  GET /_bench/dynamo?since=T   every DynamoDB call since T: [op, start, end, background] in
                        ``time.perf_counter`` seconds (CLOCK_MONOTONIC, comparable across
                        processes), recorded by wrapping ``AsyncDynamo.call`` in this
-                       process only (src/ is untouched)
+                       process only (src/ is untouched); ``background``: made by a cache
+                       refresh task (``bytespike.background``), which no request waits on
   GET /_bench/env              the environment the stack configured (what a cold-started
                        function process needs to reach the same DynamoDB and upstream)
   GET /_bench/sampler/start|stop  the CPU-time sampler below
@@ -28,7 +29,7 @@ import time
 from collections import deque
 from typing import Any
 
-EVENTS: deque[tuple[str, float, float]] = deque(maxlen=400_000)
+EVENTS: deque[tuple[str, float, float, bool]] = deque(maxlen=400_000)
 UPSTREAM: deque[float] = deque(maxlen=400_000)  # when each upstream request was handed to the HTTP client
 
 
@@ -85,6 +86,7 @@ SAMPLER = CpuSampler()
 
 
 def instrument() -> None:
+    from bytespike.background import in_background
     from bytespike.store import dynamo as dmod
 
     original = dmod.AsyncDynamo.call
@@ -94,7 +96,7 @@ def instrument() -> None:
         try:
             return await original(self, op, **kwargs)
         finally:
-            EVENTS.append((op, t0, time.perf_counter()))
+            EVENTS.append((op, t0, time.perf_counter(), in_background()))
 
     dmod.AsyncDynamo.call = call  # type: ignore[method-assign]
 

@@ -452,14 +452,20 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
             delta = {op: v for op, v in delta.items() if v}
             pre_first, serial_before_upstream, overlapped, spans = 0, 0, 0, 0
             serial_ops: dict[str, int] = {}
+            waited: dict[str, int] = {}  # calls a request made itself (not a cache refresh beside it)
+            background: dict[str, int] = {}  # cache refreshes (bytespike.background) during the batch
             pre_upstream: list[float] = []
+            for op, _start, _end, in_bg in events:  # type: ignore[misc]
+                if in_bg:
+                    background[op] = background.get(op, 0) + 1
             for res in batch.results:
                 up = next((a for a in arrivals if res.t_send <= a <= res.t_end), None)
                 if up is not None:
                     pre_upstream.append((up - res.t_send) * 1000)
-                for op, start, end in events:  # type: ignore[misc]
-                    if not (res.t_send <= start <= res.t_end):
+                for op, start, end, in_bg in events:  # type: ignore[misc]
+                    if in_bg or not (res.t_send <= start <= res.t_end):
                         continue
+                    waited[op] = waited.get(op, 0) + 1
                     spans += 1
                     if end <= res.t_first:
                         pre_first += 1
@@ -468,13 +474,15 @@ async def s8_dynamo(h: Harness, plan: Plan, key: str = "bytespike") -> dict[str,
                         serial_ops[op] = serial_ops.get(op, 0) + 1
                     if up is not None and start <= up <= end:
                         overlapped += 1
-            for op, start, end in events:  # type: ignore[misc]
+            for op, start, end, _bg in events:  # type: ignore[misc]
                 latencies.setdefault(op, []).append((end - start) * 1000)
             out[f"{lane}:{'stream' if stream else 'json'}"] = {
                 "lane": lane, "stream": stream, "requests": n, "errors": sum(1 for r in batch.results if not r.ok),
                 "per_request": {op: v / n for op, v in sorted(delta.items())},
                 "reads": sum(delta.get(op, 0) for op in READ_OPS) / n,
-                "key_reads": delta.get("get_item", 0) / n,
+                "waited_reads": sum(waited.get(op, 0) for op in READ_OPS) / n,
+                "waited_key_reads": waited.get("get_item", 0) / n,
+                "background_reads": {op: v / n for op, v in sorted(background.items())},
                 "pre_upstream_ms": pct(pre_upstream, 0.5),
                 "serialised_ops": {op: v / n for op, v in serial_ops.items()},
                 "wall_s": batch.wall,

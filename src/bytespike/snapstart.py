@@ -75,14 +75,11 @@ def clear_caches() -> None:
     if pool := _loaded("bytespike.providers.pool"):
         pool.HEALTH._entries.clear()  # type: ignore[attr-defined]
         pool.HEALTH._errors.clear()  # type: ignore[attr-defined]
+        pool.HEALTH.refreshes.cancel_all()  # type: ignore[attr-defined]
     if pipeline := _loaded("bytespike.gateway.pipeline"):
         pipeline._HOLD_FIRST.clear()  # type: ignore[attr-defined]
     if budget := _loaded("bytespike.gateway.budget"):
-        try:
-            budget.forget()  # type: ignore[attr-defined]
-        except RuntimeError:  # a learning task of a loop that no longer runs: forget it all the same
-            budget._LEARNING.clear()  # type: ignore[attr-defined]
-            budget.forget()  # type: ignore[attr-defined]
+        budget.forget()  # type: ignore[attr-defined]  (its refreshes of a loop that no longer runs too)
     if alerts := _loaded("bytespike.alerts.evaluate"):
         alerts.forget()  # type: ignore[attr-defined]
     if parameters := _loaded("aws_lambda_powertools.utilities.parameters"):

@@ -16,10 +16,11 @@ the hold transaction stays the one authority on money.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
+
+from bytespike.background import Refreshes
 
 log = logging.getLogger("bytespike.budget")
 
@@ -34,7 +35,7 @@ class _View:
 
 
 _VIEWS: dict[str, _View] = {}
-_LEARNING: dict[str, asyncio.Task[None]] = {}
+_LEARNING = Refreshes("wallet")
 _LAST_READ: dict[str, float] = {}
 
 
@@ -78,10 +79,10 @@ def refused(org_id: str, balance: int | None) -> None:
 def learn(org_id: str) -> None:
     """Read the wallet in the background (off the request path), at most once a second per org."""
     now = time.monotonic()
-    if org_id in _LEARNING or now - _LAST_READ.get(org_id, -MIN_RELEARN_SECONDS) < MIN_RELEARN_SECONDS:
+    if _LEARNING.running(org_id) or now - _LAST_READ.get(org_id, -MIN_RELEARN_SECONDS) < MIN_RELEARN_SECONDS:
         return
     _LAST_READ[org_id] = now
-    _LEARNING[org_id] = asyncio.ensure_future(_read(org_id))
+    _LEARNING.start(org_id, lambda: _read(org_id))
 
 
 async def _read(org_id: str) -> None:
@@ -93,14 +94,10 @@ async def _read(org_id: str) -> None:
             _VIEWS[org_id] = _View(balance, time.monotonic())
     except Exception as exc:  # a failed read only means the next requests hold first
         log.warning("wallet read for %s failed: %s", org_id, exc)
-    finally:
-        _LEARNING.pop(org_id, None)
 
 
 def forget() -> None:
     """Drop every view (tests; a restored Lambda snapshot must not trust another sandbox's)."""
     _VIEWS.clear()
     _LAST_READ.clear()
-    for task in _LEARNING.values():
-        task.cancel()
-    _LEARNING.clear()
+    _LEARNING.cancel_all()

@@ -9,7 +9,6 @@ before any byte has reached the client.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import random
@@ -17,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bytespike.background import Refreshes
 from bytespike.catalog import Provider
 from bytespike.config import settings
 from bytespike.errors import GatewayError, Kind
@@ -48,7 +48,7 @@ class HealthCache:
     def __init__(self) -> None:
         self._entries: dict[str, tuple[dict[str, Health], float]] = {}
         self._errors: dict[tuple[str, str], int] = {}
-        self._refreshing: dict[str, asyncio.Task[dict[str, Health]]] = {}
+        self.refreshes = Refreshes("health")
 
     async def get(self, provider: str, *, wait: bool = True) -> dict[str, Health]:
         """The provider's account health, at most ``HEALTH_CACHE_SECONDS`` old.
@@ -63,16 +63,8 @@ class HealthCache:
             return hit[0]
         if wait:
             return await self._fetch(provider)
-        if provider not in self._refreshing:
-            task = asyncio.create_task(self._fetch(provider))
-            self._refreshing[provider] = task
-            task.add_done_callback(lambda t: self._refreshed(provider, t))
+        self.refreshes.start(provider, lambda: self._fetch(provider))
         return hit[0] if hit is not None else {}
-
-    def _refreshed(self, provider: str, task: asyncio.Task[dict[str, Health]]) -> None:
-        self._refreshing.pop(provider, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("background health read for %s failed: %r", provider, task.exception())
 
     async def _fetch(self, provider: str) -> dict[str, Health]:
         resp = await dynamo().call(

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bytespike.background import Refreshes
 from bytespike.config import settings
 from bytespike.store.dynamo import dynamo, from_item, s, to_item
 
@@ -139,10 +140,17 @@ class KeyRecord:
 
 
 class KeyCache:
-    """digest -> (record or None, fetched_at). Revocation takes effect within the TTL."""
+    """digest -> (record, read at). Revocation takes effect within the TTL.
+
+    A record in use is re-read in the background once it is older than ``REFRESH_AFTER`` of the
+    TTL, so a key that keeps sending requests is never read on a request's path after its first;
+    one idle for longer than the TTL is read again before its next request is let through.
+    """
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[KeyRecord | None, float]] = {}
+        self._evictions = 0  # a read that began before an evict must not put back what it removed
+        self.refreshes = Refreshes("key")
 
     def get(self, key_digest: str, ttl: float) -> tuple[bool, KeyRecord | None]:
         hit = self._entries.get(key_digest)
@@ -150,20 +158,37 @@ class KeyCache:
             return False, None
         return True, hit[0]
 
-    def put(self, key_digest: str, record: KeyRecord | None) -> None:
+    def age(self, key_digest: str) -> float | None:
+        """Seconds since the cached record was read; None when there is none."""
+        hit = self._entries.get(key_digest)
+        return None if hit is None else time.monotonic() - hit[1]
+
+    def put(self, key_digest: str, record: KeyRecord | None, *, read_at: float | None = None,
+            evictions: int | None = None) -> None:
+        """Cache a record read at ``read_at``, unless an evict came after the read began (``evictions``
+        as :meth:`evictions` said then)."""
+        if evictions is not None and evictions != self._evictions:
+            return
         if len(self._entries) > 10_000:  # bounded: a flood of random keys cannot grow memory
             self._entries.clear()
-        self._entries[key_digest] = (record, time.monotonic())
+        self._entries[key_digest] = (record, time.monotonic() if read_at is None else read_at)
+
+    def evictions(self) -> int:
+        return self._evictions
 
     def evict(self, key_digest: str) -> None:
         """Forget one digest (a rotation or revocation this process committed)."""
+        self._evictions += 1
         self._entries.pop(key_digest, None)
 
     def clear(self) -> None:
+        self._evictions += 1
         self._entries.clear()
+        self.refreshes.cancel_all()
 
 
 KEY_CACHE = KeyCache()
+REFRESH_AFTER = 0.5  # of the TTL: the age from which a cached record in use is re-read in the background
 
 
 async def lookup(key_digest: str, *, fresh: bool = False) -> KeyRecord | None:
@@ -172,18 +197,26 @@ async def lookup(key_digest: str, *, fresh: bool = False) -> KeyRecord | None:
     ``fresh``: a strongly consistent read of the table, bypassing the cache (and refreshing it),
     for callers that must see a committed rotation or revocation at once (the admin API).
     """
-    ttl = settings().auth_cache_ttl
     if not fresh:
+        ttl = settings().auth_cache_ttl
         hit, record = KEY_CACHE.get(key_digest, ttl)
         if hit:
+            if (KEY_CACHE.age(key_digest) or 0.0) > ttl * REFRESH_AFTER:
+                KEY_CACHE.refreshes.start(key_digest, lambda: _read(key_digest, consistent=False))
             return record
+    return await _read(key_digest, consistent=fresh)
+
+
+async def _read(key_digest: str, *, consistent: bool) -> KeyRecord | None:
+    """Read one key record from the table and cache what was found (a missing key is not cached)."""
+    read_at, evictions = time.monotonic(), KEY_CACHE.evictions()
     resp = await dynamo().call(
-        "get_item", TableName=settings().keys_table, Key={"pk": s(key_pk(key_digest))}, ConsistentRead=fresh
+        "get_item", TableName=settings().keys_table, Key={"pk": s(key_pk(key_digest))}, ConsistentRead=consistent
     )
     item = resp.get("Item")
     record = KeyRecord.from_item(item) if item else None
     if record is not None:
-        KEY_CACHE.put(key_digest, record)
+        KEY_CACHE.put(key_digest, record, read_at=read_at, evictions=evictions)
     else:
         KEY_CACHE.evict(key_digest)
     return record
