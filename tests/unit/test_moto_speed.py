@@ -37,18 +37,24 @@ AUTH = ("AWS4-HMAC-SHA256 Credential=testing/20261203/us-east-1/dynamodb/aws4_re
 
 def call(op, body):
     if op == "__stream__":  # the table's whole stream, as the release poller reads it (GetRecords is patched)
+        limit = body.pop("Limit")  # one read of them all, or pages that follow NextShardIterator to an empty read
         arn = call("DescribeTable", body)["body"]["Table"]["LatestStreamArn"]
         shard = call("DynamoDBStreams_20120810.DescribeStream", {"StreamArn": arn})["body"]["StreamDescription"]["Shards"][0]
         it = call("DynamoDBStreams_20120810.GetShardIterator", {"StreamArn": arn, "ShardId": shard["ShardId"],
                                                                "ShardIteratorType": "TRIM_HORIZON"})["body"]["ShardIterator"]
-        answer = call("DynamoDBStreams_20120810.GetRecords", {"ShardIterator": it, "Limit": 1000})
-        body = answer["body"]
-        body.pop("NextShardIterator", None)
-        for rec in body.get("Records", []):  # random ids, clock times and the sequence numbers' clock part
-            rec.pop("eventID")
-            for k in ("ApproximateCreationDateTime", "SequenceNumber", "SizeBytes"):  # SizeBytes counts the clock's digits
-                rec["dynamodb"][k] = type(rec["dynamodb"][k]).__name__
-        return {**answer, "op": op}
+        pages = []
+        while True:
+            answer = call("DynamoDBStreams_20120810.GetRecords", {"ShardIterator": it, "Limit": limit})
+            page = answer["body"]
+            it = page.pop("NextShardIterator", None)
+            for rec in page.get("Records", []):  # random ids, clock times and the sequence numbers' clock part
+                rec.pop("eventID")
+                for k in ("ApproximateCreationDateTime", "SequenceNumber", "SizeBytes"):  # SizeBytes counts the clock's digits
+                    rec["dynamodb"][k] = type(rec["dynamodb"][k]).__name__
+            pages.append({**answer, "iterator": type(it).__name__})
+            if not page.get("Records") or limit >= 1000:
+                break
+        return {"op": op, "pages": pages}
     target = op if "." in op else "DynamoDB_20120810." + op
     raw = json.dumps(body).encode()
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "SCRIPT_NAME": "",
@@ -194,7 +200,8 @@ def battery() -> list[tuple[str, dict[str, Any]]]:
             "m": {"M": {"l": {"L": [_n(1), _s("é"), {"M": {"bs": {"BS": ["cQ=="]}}}]}}},
             "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}}}),
         _update("SET n = n + :o REMOVE t", {":o": _n(2)}, rid="types"),
-        ("__stream__", {"TableName": RES}),
+        ("__stream__", {"TableName": RES, "Limit": 1000}),
+        ("__stream__", {"TableName": RES, "Limit": 3}),
     ]
     return calls
 
@@ -234,3 +241,57 @@ def test_the_battery_exercises_refusals_and_successes(
     errors = {a["body"].get("__type", "").rsplit("#", 1)[-1] for a in plain
               if "status" in a and not a["status"].startswith("200")}
     assert {"ConditionalCheckFailedException", "TransactionCanceledException", "ValidationException"} <= errors
+
+
+EXPIRY = r'''
+import json, time, boto3
+from moto import mock_aws
+from moto.dynamodbstreams.models import dynamodbstreams_backends
+from bytespike.local import moto_speed
+
+moto_speed.apply_all()
+clock = [time.monotonic()]
+moto_speed.time = type("Clock", (), {"monotonic": staticmethod(lambda: clock[0])})
+out = {}
+with mock_aws():
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    arn = ddb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    def first():
+        return streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    ddb.put_item(TableName="t", Item={"id": {"S": "a"}})
+    it = first()
+    for _ in range(50):  # a poller, idle: a new iterator on every read
+        page = streams.get_records(ShardIterator=it)
+        it = page["NextShardIterator"]
+    backend = dynamodbstreams_backends["123456789012"]["us-east-1"]
+    out["issued"] = len(backend.shard_iterators)
+    clock[0] += moto_speed.ITERATOR_LIFETIME + 1
+    try:
+        streams.get_records(ShardIterator=it)
+    except Exception as exc:
+        out["expired"] = exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"]
+    page = streams.get_records(ShardIterator=first())  # a new iterator, as the poller asks after the error
+    out["records"] = len(page["Records"])
+    out["kept"] = len(backend.shard_iterators)
+print(json.dumps(out))
+'''
+
+
+def test_shard_iterators_expire_as_dynamodb_s_do() -> None:
+    """moto kept every iterator it issued (the poller takes one per read, 5 a second per stream, for
+    the life of `make dev`); they now expire 15 minutes after issue, with DynamoDB's error."""
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", EXPIRY], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["issued"] >= 51
+    assert result["expired"] == ["ExpiredIteratorException", 400]
+    assert result["records"] == 1  # a fresh iterator reads the shard from where it asked
+    assert result["kept"] <= 2  # the expired ones are gone

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import functools
 import pickle
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -342,18 +343,30 @@ def fast_moto_item_sizes() -> None:
     LimitedSizeDict.__setitem__ = __setitem__  # type: ignore[method-assign]
 
 
+ITERATOR_LIFETIME = 900.0  # seconds: DynamoDB Streams' shard iterators expire 15 minutes after they are issued
+
+
 def fast_moto_stream_records() -> None:
-    """GetRecords answered with ``json.dumps`` instead of moto's model-driven serializer.
+    """Stream records kept as their JSON text, GetRecords answered from it, shard iterators that expire.
 
     moto serialises a GetRecords answer by walking botocore's output shape down to every attribute
     value of every old and new image, looking each value up under several candidate key spellings:
     ~170 CPU-ms per read of 100 records (4 with ``json.dumps``), so the release poller's reads were
     more than half of the local DynamoDB's CPU under load (yappi, 1,000 requests on ``make dev``'s
-    stack) and, holding moto's lock, the 100 ms+ stalls behind the gateway's p99. The records are already the wire's JSON (plus
-    datetimes, bytes and DynamoType values, encoded here as moto's serializer and its DynamoDB encoder
-    encode them); ``tests/unit/test_moto_speed.py`` compares the two answers on records of every type.
+    stack) and, holding moto's lock, the 100 ms+ stalls behind the gateway's p99. The records are
+    already the wire's JSON (plus datetimes, bytes and DynamoType values, encoded here as moto's
+    serializer and its DynamoDB encoder encode them), so each is encoded once, when it is written,
+    and kept as that text: ~1.6 KB per reservation record instead of ~10 KB of dicts (moto keeps
+    every record for the life of the process; the local stack grew ~42 KB per request).
+
+    moto also keeps every shard iterator it ever issued, and the release poller takes a new one on
+    every read (5 a second per stream, idle or not): they expire here as on DynamoDB, 15 minutes
+    after issue (``ExpiredIteratorException``; the poller then asks for a new one from where it
+    was). ``tests/unit/test_moto_speed.py`` compares the answers with moto's own, paged and whole.
     """
     from moto.core.serialize import TimestampSerializer
+    from moto.dynamodb.models.table import StreamRecord
+    from moto.dynamodbstreams import models as stream_models
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     if getattr(DynamoDBStreamsHandler.get_records, "_bytespike", False):
@@ -371,10 +384,60 @@ def fast_moto_stream_records() -> None:
             return base64.b64encode(value).decode("utf-8")
         raise TypeError(f"cannot encode {type(value).__name__} in a GetRecords answer")
 
-    def get_records(self: Any) -> tuple[str, dict[str, str]]:
+    record_init = StreamRecord.__init__
+
+    def compact_init(self: Any, table: Any, stream_type: str, event_name: str, old: Any, new: Any, seq: int) -> None:
+        record_init(self, table, stream_type, event_name, old, new, seq)
+        self.seq = seq
+        self.text = json.dumps(self.record, default=encode)
+        del self.record
+
+    def to_json(self: Any) -> dict[str, Any]:  # for any reader of moto's own (none in the local stack)
+        return json.loads(self.text)
+
+    StreamRecord.__init__ = compact_init  # type: ignore[method-assign]
+    StreamRecord.to_json = to_json  # type: ignore[method-assign]
+
+    iterator_init = stream_models.ShardIterator.__init__
+
+    def stamped_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        iterator_init(self, *args, **kwargs)
+        self.issued_at = time.monotonic()
+
+    stream_models.ShardIterator.__init__ = stamped_init  # type: ignore[method-assign]
+
+    def issue(backend: Any, iterator: Any) -> None:
+        """Register a new iterator; drop those issued more than ITERATOR_LIFETIME ago (oldest first)."""
+        live = backend.shard_iterators
+        live[iterator.arn] = iterator
+        cutoff = time.monotonic() - ITERATOR_LIFETIME
+        while live:
+            oldest = next(iter(live.values()))
+            if getattr(oldest, "issued_at", cutoff) > cutoff:
+                break
+            del live[oldest.arn]
+
+    def get_records(self: Any) -> tuple[str, dict[str, Any]]:
+        """moto's ``ShardIterator.get`` over the kept texts (same records, same next iterator)."""
+        headers: dict[str, Any] = {"Content-Type": "application/x-amz-json-1.0"}
         limit = self._get_param("Limit")
-        result = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
-        return json.dumps(result, default=encode), {"Content-Type": "application/x-amz-json-1.0"}
+        current = self.backend.shard_iterators.get(self._get_param("ShardIterator"))
+        if current is not None and getattr(current, "issued_at", time.monotonic()) < time.monotonic() - ITERATOR_LIFETIME:
+            current = None
+        if current is None:  # moto itself would raise KeyError (a 500)
+            return json.dumps({
+                "__type": "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
+                "message": "Iterator expired. The iterator was created over 15 minutes ago."}), {**headers, "status": 400}
+        shard = current.stream_shard
+        start = current.sequence_number - shard.starting_sequence_number
+        assert start >= 0
+        records = shard.items[start:start + (1000 if limit is None else limit)]
+        if records:
+            after = stream_models.ShardIterator(self.backend, shard, "AFTER_SEQUENCE_NUMBER", records[-1].seq)
+        else:
+            after = stream_models.ShardIterator(self.backend, shard, "AT_SEQUENCE_NUMBER", current.sequence_number)
+        issue(self.backend, after)
+        return '{"NextShardIterator": ' + json.dumps(after.arn) + ', "Records": [' + ", ".join(r.text for r in records) + "]}", headers
 
     get_records._bytespike = True  # type: ignore[attr-defined]
     DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
