@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 log = logging.getLogger("bytespike.local")
 
 DEMO_ORG = "demo"
@@ -252,12 +254,14 @@ class StreamPoller:
         for sid, start in self.shards:
             position = max(0, self.consumed.get(sid, 0) - self.REWIND)
             iterator = None if self.REWIND else self.iterators.pop(sid, None)  # popped: a failed read starts afresh
-            if iterator is None:
-                iterator = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="AT_SEQUENCE_NUMBER",
-                    SequenceNumber=str(start + position),
-                )["ShardIterator"]
-            page = self.streams.get_records(ShardIterator=iterator, Limit=100 + self.REWIND)
+            try:
+                page = self.streams.get_records(ShardIterator=iterator or self._iterator(sid, start + position),
+                                                Limit=100 + self.REWIND)
+            except ClientError as exc:  # iterators live 15 minutes (a laptop that slept): a new one, same place
+                if iterator is None or exc.response.get("Error", {}).get("Code") != "ExpiredIteratorException":
+                    raise
+                page = self.streams.get_records(ShardIterator=self._iterator(sid, start + position),
+                                                Limit=100 + self.REWIND)
             records = page.get("Records", [])
             self.consumed[sid] = position + len(records)
             if page.get("NextShardIterator"):
@@ -270,6 +274,12 @@ class StreamPoller:
         while len(self.seen) > 50_000:
             self.seen.pop(next(iter(self.seen)))
         return out
+
+    def _iterator(self, shard_id: str, sequence_number: int) -> str:
+        return self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=str(sequence_number),
+        )["ShardIterator"]
 
     def poll_once(self) -> int:
         from bytespike.release.handler import handler as release
