@@ -29,6 +29,8 @@ class FakeTable:
     async def call(self, op: str, **kwargs: Any) -> dict[str, Any]:
         assert op == "get_item"
         self.reads.append(background.in_background())
+        if kwargs["Key"]["pk"]["S"] == keys.key_pk("unknown"):
+            return {}
         await self.gate.wait()
         if self.status == "deleted":
             return {}
@@ -116,6 +118,19 @@ async def test_a_refresh_that_began_before_an_evict_does_not_undo_it(table: Fake
     await settle()
     assert (await keys.lookup("d")).status == "revoked"  # type: ignore[union-attr]
     assert table.reads == [False, True, False]
+
+
+async def test_unknown_keys_do_not_stop_real_ones_from_being_cached(table: FakeTable) -> None:
+    """Random keys (each a table read that finds nothing) while a real key's first read is in flight."""
+    table.gate = asyncio.Event()
+    real = asyncio.ensure_future(keys.lookup("d"))
+    await settle()
+    for _ in range(5):
+        assert await keys.lookup("unknown") is None
+    table.gate.set()
+    assert (await real).status == "active"  # type: ignore[union-attr]
+    await keys.lookup("d")
+    assert table.reads == [False] * 6  # the real key's record was cached: no second read for it
 
 
 async def test_failed_refresh_is_logged_and_the_record_kept(table: FakeTable, monkeypatch: pytest.MonkeyPatch,

@@ -181,6 +181,11 @@ class KeyCache:
         self._evictions += 1
         self._entries.pop(key_digest, None)
 
+    def forget(self, key_digest: str) -> None:
+        """Drop a digest the table no longer has. Not an evict: a flood of unknown keys must not
+        stop the reads in flight for real ones from being cached."""
+        self._entries.pop(key_digest, None)
+
     def clear(self) -> None:
         self._evictions += 1
         self._entries.clear()
@@ -218,7 +223,7 @@ async def _read(key_digest: str, *, consistent: bool) -> KeyRecord | None:
     if record is not None:
         KEY_CACHE.put(key_digest, record, read_at=read_at, evictions=evictions)
     else:
-        KEY_CACHE.evict(key_digest)
+        KEY_CACHE.forget(key_digest)
     return record
 
 
