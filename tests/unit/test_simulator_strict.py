@@ -138,6 +138,23 @@ OPENAI_REFUSED: dict[str, tuple[dict[str, Any], str]] = {
         "url": "data:image/png;base64," + base64.b64encode(b"hello").decode()}}), "You uploaded an unsupported image."),
 }
 
+def rsp(**extra: Any) -> dict[str, Any]:
+    return {"model": GPT, "input": "hi", **extra}
+
+
+# The Responses API words its type errors as Chat Completions does (one validator); each was a 200 here.
+OPENAI_RESPONSES_REFUSED: dict[str, tuple[dict[str, Any], str]] = {
+    "tool_choice a number": (rsp(tool_choice=5), "Invalid type for 'tool_choice': expected one of a string or object"),
+    "text a number": (rsp(text=5), "Invalid type for 'text': expected an object, but got an integer instead."),
+    "text.format a string": (rsp(text={"format": "json"}), "Invalid type for 'text.format': expected an object"),
+    "reasoning a string": (rsp(reasoning="low"), "Invalid type for 'reasoning': expected an object, but got a string"),
+    "reasoning.summary a number": (rsp(reasoning={"summary": 1}), "Invalid type for 'reasoning.summary': expected a string"),
+    "metadata an array": (rsp(metadata=["a"]), "Invalid type for 'metadata': expected an object, but got an array"),
+    "tools an object": (rsp(tools={"type": "function"}), "Invalid type for 'tools': expected an array"),
+    "include a string": (rsp(include="reasoning.encrypted_content"), "Invalid type for 'include': expected an array"),
+    "stream a string": (rsp(stream="yes"), "Invalid type for 'stream': expected a boolean"),
+}
+
 DEEPSEEK_REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "max_tokens above the model's": (omsg(model=DEEPSEEK_NO_VISION, max_tokens=_limit(DEEPSEEK_NO_VISION) + 1),
                                      "Invalid max_tokens value, the valid range of max_tokens is [1, "),
@@ -165,10 +182,12 @@ GEMINI_REFUSED: dict[str, tuple[dict[str, Any], str]] = {
 ENDPOINTS = {
     "anthropic": ("/anthropic/v1/messages", {"x-api-key": "sk-test", "anthropic-version": "2023-06-01"}),
     "openai": ("/openai/v1/chat/completions", {"authorization": "Bearer sk-test"}),
+    "openai-responses": ("/openai/v1/responses", {"authorization": "Bearer sk-test"}),
     "deepseek": ("/deepseek/chat/completions", {"authorization": "Bearer sk-test"}),
     "gemini": (f"/gemini/v1beta/models/{GEMINI}:generateContent", {"x-goog-api-key": "sk-test"}),
 }
-REFUSED = {"anthropic": ANTHROPIC_REFUSED, "openai": OPENAI_REFUSED, "deepseek": DEEPSEEK_REFUSED,
+REFUSED = {"anthropic": ANTHROPIC_REFUSED, "openai": OPENAI_REFUSED, "openai-responses": OPENAI_RESPONSES_REFUSED,
+           "deepseek": DEEPSEEK_REFUSED,
            "gemini": GEMINI_REFUSED}
 CASES = [(p, name) for p, table in REFUSED.items() for name in table]
 
@@ -193,6 +212,7 @@ async def test_the_simulator_refuses_what_the_real_api_refuses(client: httpx.Asy
     r = await client.post(path, headers=headers, json=body)
     assert r.status_code == 400, (r.status_code, r.text)
     assert says in r.json()["error"]["message"], r.text
+    provider = provider.removesuffix("-responses")  # one API, one error vocabulary
     recorded = _recorded_400(provider)
     answered = r.json()
     shape, want = _shape(answered), _shape(recorded["body"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -257,7 +258,10 @@ class UpstreamSessions:
 
             self.aiohttp = aiohttp
             cfg = settings()
+            reuse = aiohttp.TraceConfig()
+            reuse.on_connection_reuseconn.append(_mark_reused)
             self._session = aiohttp.ClientSession(
+                trace_configs=[reuse],
                 connector=aiohttp.TCPConnector(limit=512, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300),
                 # Per read, as httpx's was: time to headers (slow first token) and silence mid-stream.
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=cfg.upstream_connect_timeout,
@@ -275,6 +279,38 @@ class UpstreamSessions:
 
 
 UPSTREAM_HTTP = UpstreamSessions()
+STALE_CONNECTION_RETRIES = 3
+log = logging.getLogger("bytespike.providers")
+
+
+async def _mark_reused(session: Any, ctx: Any, params: Any) -> None:
+    """aiohttp's trace hook: this request went out on a pooled keep-alive connection."""
+    if isinstance(ctx.trace_request_ctx, dict):
+        ctx.trace_request_ctx["reused"] = True
+
+
+async def _post(session: Any, url: str, body: bytes, headers: dict[str, str]) -> Any:
+    """One POST, sent again once on a fresh connection when a pooled one turns out closed.
+
+    An upstream closes idle keep-alive connections on its own clock (the simulator after 5 s, load
+    balancers after a minute); a request written just as the close arrives fails with
+    ``ServerDisconnectedError`` or a reset before any response byte. The server never read it, so
+    it is sent once more, as Go's and urllib3's clients do - but only when the connection was a
+    reused one: a fresh connection that fails the same way may have reached a server that died
+    working on it, and a POST that costs money is not sent twice on a guess. aiohttp itself
+    retries only idempotent methods. Several pooled connections can have gone stale together, so
+    each failure on a reused one earns another try, up to ``STALE_CONNECTION_RETRIES``.
+    """
+    aiohttp = UPSTREAM_HTTP.aiohttp
+    for _ in range(STALE_CONNECTION_RETRIES):
+        trace: dict[str, bool] = {}
+        try:
+            return await session.post(url, data=body, headers=headers, allow_redirects=False, trace_request_ctx=trace)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            if not trace.get("reused") or isinstance(exc, aiohttp.ClientConnectorError):
+                raise
+            log.info("the upstream had closed a pooled connection (%s); sending the request again", type(exc).__name__)
+    return await session.post(url, data=body, headers=headers, allow_redirects=False)
 
 
 async def send_post(account: Account, url: str, body: bytes, headers: dict[str, str]) -> UpstreamResponse:
@@ -291,7 +327,7 @@ async def send_post(account: Account, url: str, body: bytes, headers: dict[str, 
                             http={"request": {"method": "POST", "url": f"{target.scheme}://{target.netloc}{target.path}"}},
                             annotations={"provider": account.provider, "account": account.name}) as span:
         try:
-            resp = await session.post(url, data=body, headers=headers, allow_redirects=False)
+            resp = await _post(session, url, body, headers)
         except TimeoutError as exc:
             raise GatewayError(Kind.TIMEOUT, "The upstream did not answer in time.", retry_after="2") from exc
         except (aiohttp.ClientError, OSError) as exc:

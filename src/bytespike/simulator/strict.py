@@ -318,6 +318,22 @@ def openai_responses(body: dict[str, Any], items: list[Any]) -> None:
     if isinstance(choice, str) and choice not in ("none", "auto", "required"):
         raise _o(f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.", "tool_choice",
                  "invalid_value")
+    if choice is not None and not isinstance(choice, str | dict):
+        raise _type_error("tool_choice", "one of a string or object", choice)
+    for name in ("text", "reasoning", "metadata", "prompt", "conversation"):
+        if body.get(name) is not None and not isinstance(body[name], dict) and not (
+                name == "conversation" and isinstance(body[name], str)):  # a conversation id or an object
+            raise _type_error(name, "an object", body[name])
+    text = body.get("text")
+    if isinstance(text, dict) and text.get("format") is not None and not isinstance(text["format"], dict):
+        raise _type_error("text.format", "an object", text["format"])
+    reasoning = body.get("reasoning")
+    for name in ("effort", "summary"):
+        if isinstance(reasoning, dict) and reasoning.get(name) is not None and not isinstance(reasoning[name], str):
+            raise _type_error(f"reasoning.{name}", "a string", reasoning[name])
+    for name in ("tools", "include"):
+        if body.get(name) is not None and not isinstance(body[name], list):
+            raise _type_error(name, "an array", body[name])
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             continue
