@@ -310,3 +310,46 @@ def test_shard_iterators_expire_as_dynamodb_s_do() -> None:
     assert result["records"] == 1  # a fresh iterator reads the shard from where it asked
     assert result["kept"] <= 2  # the expired ones are gone
     assert result["poller"] == ["a", "b"]  # the local release poller takes a new iterator from where it was
+
+
+RETAINED = r'''
+import gc, json, sys, tracemalloc, boto3
+from moto import mock_aws
+if sys.argv[1] == "patched":
+    from bytespike.local import moto_speed
+    moto_speed.apply_all()
+with mock_aws():
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    for i in range(200):
+        ddb.put_item(TableName="t", Item={"id": {"S": f"r{i}"}, "org_id": {"S": f"org-{i % 7}"}, "x": {"S": "y" * 200}})
+    def scan(i):
+        return ddb.scan(TableName="t", FilterExpression="org_id = :o", ConsistentRead=True,
+                        ExpressionAttributeValues={":o": {"S": f"org-{i % 7}"}})["Count"]
+    counts = [scan(i) for i in range(10)]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    counts += [scan(i) for i in range(100)]
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - before
+print(json.dumps({"per_scan": grown / 100, "counts": counts}))
+'''
+
+
+def test_reads_retain_nothing() -> None:
+    """moto kept every model object it created (each item copy a Scan returns): ~1.4 MB per Scan of
+    500 reservations on the local stack, 4.5 GB by the end of the suite. Same answers, nothing kept."""
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "PATH": "/usr/bin:/bin"}
+    runs = {}
+    for mode in ("plain", "patched"):
+        out = subprocess.run([sys.executable, "-c", RETAINED, mode], capture_output=True, text=True, cwd=ROOT, env=env,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert runs["plain"]["counts"] == runs["patched"]["counts"]
+    assert runs["plain"]["per_scan"] > 50_000  # stock moto: every returned item's copy, kept
+    assert runs["patched"]["per_scan"] < 5_000
