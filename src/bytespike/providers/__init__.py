@@ -290,16 +290,18 @@ async def _mark_reused(session: Any, ctx: Any, params: Any) -> None:
 
 
 async def _post(session: Any, url: str, body: bytes, headers: dict[str, str]) -> Any:
-    """One POST, sent again once on a fresh connection when a pooled one turns out closed.
+    """One POST, sent again on another connection when the pooled one it went out on was closed.
 
     An upstream closes idle keep-alive connections on its own clock (the simulator after 5 s, load
     balancers after a minute); a request written just as the close arrives fails with
-    ``ServerDisconnectedError`` or a reset before any response byte. The server never read it, so
-    it is sent once more, as Go's and urllib3's clients do - but only when the connection was a
-    reused one: a fresh connection that fails the same way may have reached a server that died
-    working on it, and a POST that costs money is not sent twice on a guess. aiohttp itself
-    retries only idempotent methods. Several pooled connections can have gone stale together, so
-    each failure on a reused one earns another try, up to ``STALE_CONNECTION_RETRIES``.
+    ``ServerDisconnectedError`` or a reset before any response byte, and was never read, so it is
+    sent again - but only when the connection was a reused one: a fresh connection that fails the
+    same way may have reached a server that died working on it, and a POST that costs money is not
+    sent twice on a guess. (The residual case: an upstream that read a request on a reused
+    connection and then dropped it without a byte of answer gets it twice; its load balancer would
+    normally answer a 5xx instead, which is never resent here.) aiohttp itself retries only
+    idempotent methods. Several pooled connections can have gone stale together, so each failure
+    on a reused one earns another try, up to ``STALE_CONNECTION_RETRIES``.
     """
     aiohttp = UPSTREAM_HTTP.aiohttp
     for _ in range(STALE_CONNECTION_RETRIES):
