@@ -433,15 +433,14 @@ def fast_moto_stream_records() -> None:
 
     stream_models.ShardIterator.__init__ = stamped_init  # type: ignore[method-assign]
 
+    def expired(iterator: Any) -> bool:
+        return bool(iterator.issued_at < time.monotonic() - ITERATOR_LIFETIME)
+
     def issue(backend: Any, iterator: Any) -> None:
         """Register a new iterator; drop those issued more than ITERATOR_LIFETIME ago (oldest first)."""
         live = backend.shard_iterators
         live[iterator.arn] = iterator
-        cutoff = time.monotonic() - ITERATOR_LIFETIME
-        while live:
-            oldest = next(iter(live.values()))
-            if getattr(oldest, "issued_at", cutoff) > cutoff:
-                break
+        while live and expired(oldest := next(iter(live.values()))):
             del live[oldest.arn]
 
     def get_records(self: Any) -> tuple[str, dict[str, Any]]:
@@ -449,9 +448,7 @@ def fast_moto_stream_records() -> None:
         headers: dict[str, Any] = {"Content-Type": "application/x-amz-json-1.0"}
         limit = self._get_param("Limit")
         current = self.backend.shard_iterators.get(self._get_param("ShardIterator"))
-        if current is not None and getattr(current, "issued_at", time.monotonic()) < time.monotonic() - ITERATOR_LIFETIME:
-            current = None
-        if current is None:  # moto itself would raise KeyError (a 500)
+        if current is None or expired(current):  # an unknown one: moto itself would raise KeyError (a 500)
             return json.dumps({
                 "__type": "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
                 "message": "Iterator expired. The iterator was created over 15 minutes ago."}), {**headers, "status": 400}

@@ -201,6 +201,21 @@ def _openai_data_url(url: str, param: str) -> None:
                      "of one the following formats: ['png', 'jpeg', 'gif', 'webp'].", None, "invalid_image_format")
 
 
+def _openai_tool_choice(choice: Any) -> None:
+    """``tool_choice`` as Chat Completions and Responses both check it: a known mode or an object."""
+    if isinstance(choice, str) and choice not in ("none", "auto", "required"):
+        raise _o(f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.", "tool_choice",
+                 "invalid_value")
+    if choice is not None and not isinstance(choice, str | dict):
+        raise _type_error("tool_choice", "one of a string or object", choice)
+
+
+# Responses parameters that are objects (a conversation may also be named by its id).
+_RESPONSES_OBJECTS: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
+    ("text", dict, "an object"), ("reasoning", dict, "an object"), ("metadata", dict, "an object"),
+    ("prompt", dict, "an object"), ("conversation", (str, dict), "one of a string or object"))
+
+
 def openai(body: dict[str, Any]) -> None:
     """POST /v1/chat/completions: parameter types, content parts, tool calls, the model's output limit."""
     for name in ("stream", "logprobs", "parallel_tool_calls", "store"):
@@ -239,12 +254,7 @@ def openai(body: dict[str, Any]) -> None:
         if _is_int(value) and limit is not None and value > limit:
             raise _o(f"{name} is too large: {value}. This model supports at most {limit} completion tokens, whereas "
                      f"you provided {value}.", name, "invalid_value")
-    choice = body.get("tool_choice")
-    if isinstance(choice, str) and choice not in ("none", "auto", "required"):
-        raise _o(f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.", "tool_choice",
-                 "invalid_value")
-    if choice is not None and not isinstance(choice, str | dict):
-        raise _type_error("tool_choice", "one of a string or object", choice)
+    _openai_tool_choice(body.get("tool_choice"))
     for i, message in enumerate(body.get("messages") or ()):
         if not isinstance(message, dict):
             continue
@@ -314,16 +324,10 @@ def openai_responses(body: dict[str, Any], items: list[Any]) -> None:
     if _is_int(value) and limit is not None and value > limit:
         raise _o(f"max_output_tokens is too large: {value}. This model supports at most {limit} completion tokens, "
                  f"whereas you provided {value}.", "max_output_tokens", "invalid_value")
-    choice = body.get("tool_choice")
-    if isinstance(choice, str) and choice not in ("none", "auto", "required"):
-        raise _o(f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.", "tool_choice",
-                 "invalid_value")
-    if choice is not None and not isinstance(choice, str | dict):
-        raise _type_error("tool_choice", "one of a string or object", choice)
-    for name in ("text", "reasoning", "metadata", "prompt", "conversation"):
-        if body.get(name) is not None and not isinstance(body[name], dict) and not (
-                name == "conversation" and isinstance(body[name], str)):  # a conversation id or an object
-            raise _type_error(name, "an object", body[name])
+    _openai_tool_choice(body.get("tool_choice"))
+    for name, allowed, expected in _RESPONSES_OBJECTS:
+        if body.get(name) is not None and not isinstance(body[name], allowed):
+            raise _type_error(name, expected, body[name])
     text = body.get("text")
     if isinstance(text, dict) and text.get("format") is not None and not isinstance(text["format"], dict):
         raise _type_error("text.format", "an object", text["format"])
